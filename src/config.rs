@@ -1,0 +1,218 @@
+//! Configuration, read once from the environment at start-up.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DATABASE_URL` | `depot.db` | an SQLite file path (or `sqlite://path`), or `postgres://…` |
+//! | `DEPOT_BIND` | `127.0.0.1:8080` | address the HTTP server listens on |
+//! | `DEPOT_DATA_DIR` | `depot-data` | directory for files such as evidence uploads |
+//! | `DEPOT_POOL_SIZE` | `8` | database connections per depot process |
+//! | `DEPOT_WORKERS` | number of cores | HTTP worker threads |
+//! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
+//!
+//! A bad value stops start-up with one line naming the variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A path to an SQLite database file, created on first start.
+    Sqlite(String),
+    /// A libpq connection URL.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<DatabaseUrl, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(DatabaseUrl::Sqlite(DEFAULT_SQLITE_FILE.into()));
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(raw.into()));
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .unwrap_or(raw);
+        if path.is_empty() {
+            return Err("an SQLite URL needs a file path, e.g. sqlite://depot.db".into());
+        }
+        if path == ":memory:" || path.contains("mode=memory") {
+            return Err("an in-memory SQLite database is not shared between pooled connections; give a file path".into());
+        }
+        if let Some((scheme, _)) = path.split_once("://") {
+            return Err(format!(
+                "unsupported scheme {scheme:?}: use a file path, sqlite://path or postgres://…"
+            ));
+        }
+        Ok(DatabaseUrl::Sqlite(path.into()))
+    }
+
+    /// The URL with any password replaced, safe to log.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite:{path}"),
+            DatabaseUrl::Postgres(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(start), Some(at)) if at > start => {
+                    let credentials = &url[start + 3..at];
+                    match credentials.split_once(':') {
+                        Some((user, _)) => format!("{}{user}:***{}", &url[..start + 3], &url[at..]),
+                        None => url.clone(),
+                    }
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+pub const DEFAULT_SQLITE_FILE: &str = "depot.db";
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub pool_size: u32,
+    pub workers: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {var}={value:?} is not valid: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`, so tests need no process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let fail = |var: &'static str, value: &str, reason: String| ConfigError {
+            var,
+            value: value.to_string(),
+            reason,
+        };
+
+        let raw_url = lookup("DATABASE_URL").unwrap_or_default();
+        let database_url = DatabaseUrl::parse(&raw_url)
+            .map_err(|reason| fail("DATABASE_URL", &raw_url, reason))?;
+
+        let raw_bind = lookup("DEPOT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = raw_bind.trim().parse::<SocketAddr>().map_err(|_| {
+            fail(
+                "DEPOT_BIND",
+                &raw_bind,
+                "expected an IP address and port, e.g. 127.0.0.1:8080".into(),
+            )
+        })?;
+
+        let raw_dir = lookup("DEPOT_DATA_DIR").unwrap_or_else(|| "depot-data".into());
+        if raw_dir.trim().is_empty() {
+            return Err(fail("DEPOT_DATA_DIR", &raw_dir, "must not be empty".into()));
+        }
+        let data_dir = PathBuf::from(raw_dir.trim());
+
+        let pool_size = parse_count(&lookup, "DEPOT_POOL_SIZE", 8, 1, 256)? as u32;
+        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = parse_count(&lookup, "DEPOT_WORKERS", default_workers, 1, 256)?;
+
+        Ok(Config {
+            database_url,
+            bind,
+            data_dir,
+            pool_size,
+            workers,
+        })
+    }
+}
+
+fn parse_count(
+    lookup: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    let Some(raw) = lookup(var) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            var,
+            value: raw,
+            reason: format!("expected a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_to_an_sqlite_file_on_localhost() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DatabaseUrl::Sqlite("depot.db".into()));
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.pool_size, 8);
+    }
+
+    #[test]
+    fn recognises_postgres_and_sqlite_urls() {
+        assert!(matches!(
+            DatabaseUrl::parse("postgres://u@h/db"),
+            Ok(DatabaseUrl::Postgres(_))
+        ));
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db"),
+            Ok(DatabaseUrl::Sqlite("/tmp/x.db".into()))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("data/x.db"),
+            Ok(DatabaseUrl::Sqlite("data/x.db".into()))
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_schemes_and_memory_databases() {
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+        assert!(DatabaseUrl::parse(":memory:").is_err());
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable() {
+        let err = config(&[("DEPOT_POOL_SIZE", "lots")]).unwrap_err();
+        assert_eq!(err.var, "DEPOT_POOL_SIZE");
+        assert!(err.to_string().contains("DEPOT_POOL_SIZE=\"lots\""));
+        assert_eq!(
+            config(&[("DEPOT_BIND", "8080")]).unwrap_err().var,
+            "DEPOT_BIND"
+        );
+        assert_eq!(
+            config(&[("DEPOT_POOL_SIZE", "0")]).unwrap_err().var,
+            "DEPOT_POOL_SIZE"
+        );
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        let url = DatabaseUrl::Postgres("postgres://depot:secret@db:5432/depot".into());
+        assert_eq!(url.redacted(), "postgres://depot:***@db:5432/depot");
+    }
+}

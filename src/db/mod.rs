@@ -1,0 +1,215 @@
+//! The database: one connection type over SQLite and PostgreSQL, its pool, its
+//! migrations, and the two helpers every caller uses —
+//! [`run`] (diesel work off the async threads) and [`write`] (one write
+//! transaction).
+//!
+//! Backend-specific SQL lives only here and in [`backend`]; services call the
+//! functions of `backend` and never match on [`AnyConnection`] themselves.
+
+pub mod backend;
+pub mod schema;
+
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseUrl;
+use crate::error::AppError;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend. Plain diesel queries work on it as they are;
+/// what differs between the backends goes through [`backend`].
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl AnyConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyConnection::Postgresql(_) => Backend::Postgres,
+            AnyConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// SQLite: how long a writer waits for the single write lock before giving up.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// PostgreSQL: an arbitrary, fixed key for the advisory lock that serialises
+/// migrations when several depot instances start at once.
+const MIGRATION_LOCK_KEY: i64 = 0x6465_706f_745f_6d67;
+
+/// Opens connections of the configured backend. Written by hand rather than
+/// diesel's `ConnectionManager<AnyConnection>`, which would try each backend
+/// in turn and could open an SQLite file named after a PostgreSQL URL.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        ConnectionManager { url }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        matches!(
+            AnyConnection::transaction_manager_status_mut(conn).transaction_depth(),
+            Err(_) | Ok(Some(_))
+        )
+    }
+}
+
+/// One connection, set up for depot: SQLite gets its per-connection pragmas.
+pub fn establish(url: &DatabaseUrl) -> diesel::ConnectionResult<AnyConnection> {
+    match url {
+        DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Postgresql),
+        DatabaseUrl::Sqlite(path) => {
+            let mut conn = SqliteConnection::establish(path)?;
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA synchronous = NORMAL;"
+            ))
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(AnyConnection::Sqlite(conn))
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot open the database {url}: {cause}")]
+    Connect { url: String, cause: String },
+    #[error("migrations failed on {url}: {cause}")]
+    Migrate { url: String, cause: String },
+}
+
+/// Prepares the database (WAL for SQLite, pending migrations) on a single
+/// connection, then opens the pool. Doing the set-up before the pool exists
+/// avoids racing pooled connections for SQLite's write lock.
+pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<DbPool, DbSetupError> {
+    migrate(url)?;
+    r2d2::Pool::builder()
+        .max_size(pool_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(ConnectionManager::new(url.clone()))
+        .map_err(|e| DbSetupError::Connect {
+            url: url.redacted(),
+            cause: e.to_string(),
+        })
+}
+
+/// Runs pending migrations. Returns the versions it applied.
+pub fn migrate(url: &DatabaseUrl) -> Result<Vec<String>, DbSetupError> {
+    let connect_error = |cause: String| DbSetupError::Connect {
+        url: url.redacted(),
+        cause,
+    };
+    let migrate_error = |cause: String| DbSetupError::Migrate {
+        url: url.redacted(),
+        cause,
+    };
+    let mut conn = establish(url).map_err(|e| connect_error(e.to_string()))?;
+    let applied = match &mut conn {
+        AnyConnection::Sqlite(c) => {
+            // WAL lets readers run beside the one writer; it is a property of
+            // the file, so setting it once here holds for every connection.
+            diesel::sql_query("PRAGMA journal_mode = WAL")
+                .execute(c)
+                .map_err(|e| connect_error(e.to_string()))?;
+            versions(c.run_pending_migrations(SQLITE_MIGRATIONS)).map_err(migrate_error)?
+        }
+        AnyConnection::Postgresql(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .map_err(|e| connect_error(e.to_string()))?;
+            let result = versions(c.run_pending_migrations(POSTGRES_MIGRATIONS));
+            let _ = c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"));
+            result.map_err(migrate_error)?
+        }
+    };
+    Ok(applied)
+}
+
+fn versions(
+    applied: diesel::migration::Result<Vec<diesel::migration::MigrationVersion<'_>>>,
+) -> Result<Vec<String>, String> {
+    applied
+        .map(|versions| versions.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| e.to_string())
+}
+
+/// Runs blocking diesel work on actix's blocking thread pool. The pool
+/// checkout happens inside, because waiting for a connection blocks too.
+pub async fn run<T, F>(pool: &DbPool, work: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    web::block(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await?
+}
+
+/// One write transaction: commits when `work` returns `Ok`, rolls back
+/// otherwise. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write
+/// lock up front, so that a transaction that reads before it writes cannot
+/// fail half-way with `SQLITE_BUSY` when another writer got in first.
+pub fn write<T, F>(conn: &mut AnyConnection, work: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T, AppError>,
+{
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            AnyConnection::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) = AnyConnection::rollback_transaction(conn) {
+                log::error!("rollback failed: {rollback}");
+            }
+            Err(error)
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The HTTP layer: thin handlers (parse, call a service, map), and the one
+//! list of every route ([`routes`]). The OpenAPI document is generated from
+//! that same list, so the document and the server cannot drift apart.
+
+pub mod auth;
+pub mod body;
+pub mod carriers;
+pub mod merchants;
+pub mod metrics;
+pub mod ops;
+pub mod problems;
+pub mod tokens;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as OpenApiDoc, Ref};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+
+use crate::db::DbPool;
+use crate::domain::page::{Page, PageRequest};
+use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
+use metrics::Metrics;
+use problems::RouteTable;
+
+/// `?cursor=&limit=` of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Items per page, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl PageQuery {
+    pub fn parse(self) -> Result<PageRequest, AppError> {
+        PageRequest::parse(self.cursor, self.limit).map_err(|m| AppError::field("limit", m))
+    }
+}
+
+/// One page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct ItemList<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> From<Page<T>> for ItemList<T> {
+    fn from(page: Page<T>) -> Self {
+        ItemList {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// Every route depot serves under the OpenAPI document.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics)
+        .service(
+            scope("/api/v1")
+                .service(ops::openapi)
+                .service(tokens::create)
+                .service(tokens::list)
+                .service(tokens::revoke)
+                .service(merchants::create)
+                .service(merchants::list)
+                .service(merchants::get)
+                .service(carriers::create)
+                .service(carriers::list)
+                .service(carriers::get),
+        );
+}
+
+/// Routes outside the OpenAPI document (pages for people).
+const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "depot",
+        description = "The system of record of a live-commerce base warehouse: inspection, storage, \
+                       distribution. Errors are RFC 9457 problem details (application/problem+json). \
+                       Lists are {items, next_cursor} with ?cursor=&limit=. Times are RFC 3339 UTC.",
+    ),
+    components(schemas(Problem, FieldError)),
+    tags(
+        (name = "operations", description = "Health, readiness, metrics, this document"),
+        (name = "access", description = "Bearer tokens (admin)"),
+        (name = "partners", description = "Merchants and carriers"),
+    )
+)]
+struct ApiDoc;
+
+/// The generated OpenAPI document, serialised once at start-up.
+pub struct ApiDocument {
+    pub doc: OpenApiDoc,
+    pub json: String,
+}
+
+/// The OpenAPI document: the routes' own annotations, plus the bearer scheme
+/// and the problem responses every operation can give.
+pub fn openapi() -> OpenApiDoc {
+    let (_, mut doc) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    document_access_and_problems(&mut doc);
+    doc
+}
+
+pub fn api_document() -> ApiDocument {
+    let doc = openapi();
+    let json = doc.to_json().unwrap_or_else(|_| "{}".into());
+    ApiDocument { doc, json }
+}
+
+/// Operations under `/api/v1` (but the document itself) need a bearer token.
+/// Every operation may answer the listed problems; writing that on each
+/// handler would repeat it forty times.
+fn document_access_and_problems(doc: &mut OpenApiDoc) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("A depot token: `Authorization: Bearer dpt_…`"))
+                .build(),
+        ),
+    );
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let secured = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in operations.into_iter().flatten() {
+            if secured {
+                op.security = Some(vec![SecurityRequirement::new(
+                    "bearer",
+                    Vec::<String>::new(),
+                )]);
+            }
+            add_problem_responses(op, secured);
+        }
+    }
+}
+
+fn add_problem_responses(op: &mut Operation, secured: bool) {
+    let has_body = op.request_body.is_some();
+    let mut statuses = vec![
+        ("400", "The request could not be read"),
+        (
+            "404",
+            "No such resource (or another merchant's or carrier's)",
+        ),
+        ("422", "Invalid fields"),
+        ("500", "Internal error"),
+        ("503", "The database is busy or unreachable; retry"),
+    ];
+    if secured {
+        statuses.push(("401", "No valid bearer token"));
+        statuses.push(("403", "The token's role may not do this"));
+    }
+    if has_body {
+        statuses.push(("409", "Conflicts with existing data"));
+        statuses.push(("413", "Body too large"));
+        statuses.push(("415", "Body is not JSON"));
+    }
+    for (status, description) in statuses {
+        if op.responses.responses.contains_key(status) {
+            continue;
+        }
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        op.responses
+            .responses
+            .insert(status.to_string(), response.into());
+    }
+}
+
+/// Shared state handed to every worker.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: web::Data<DbPool>,
+    pub metrics: web::Data<Metrics>,
+    pub document: web::Data<ApiDocument>,
+    pub route_table: web::Data<RouteTable>,
+}
+
+impl AppState {
+    pub fn new(pool: DbPool) -> AppState {
+        let document = api_document();
+        let route_table = RouteTable::from_openapi(&document.doc, PAGES);
+        AppState {
+            pool: web::Data::new(pool),
+            metrics: web::Data::new(Metrics::default()),
+            document: web::Data::new(document),
+            route_table: web::Data::new(route_table),
+        }
+    }
+}
+
+/// The application: routes, extractor configuration and middleware.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .into_utoipa_app()
+        .configure(routes)
+        .into_app()
+        .app_data(state.pool)
+        .app_data(state.metrics)
+        .app_data(state.document)
+        .app_data(state.route_table)
+        .app_data(body::query_config())
+        .app_data(body::path_config())
+        .route("/docs", web::get().to(ops::docs))
+        .route("/problems/{code}", web::get().to(problems::problem_page))
+        .default_service(web::to(problems::no_route))
+        // Innermost first: authentication, then problem rewriting, then metrics
+        // (outermost, so that it times and counts everything).
+        .wrap(from_fn(auth::authenticate))
+        .wrap(ErrorHandlers::new().default_handler(problems::ensure_problem))
+        .wrap(from_fn(metrics::record))
+}

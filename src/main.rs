@@ -1,0 +1,220 @@
+//! The `depot` command line: serve, migrate, admin.
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use depot::config::Config;
+use depot::db::{self, DbPool};
+use depot::domain::access::{Role, TokenSpec};
+use depot::domain::page::PageRequest;
+use depot::domain::text::{parse_code, parse_name};
+use depot::error::AppError;
+use depot::services::{access, carriers, merchants};
+use depot::startup::{self, Application};
+
+#[derive(Parser)]
+#[command(
+    name = "depot",
+    version,
+    about = "The system of record of a live-commerce base warehouse"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database and serve the HTTP API (configuration: see README).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Set-up on the database directly: tokens, merchants, carriers.
+    #[command(subcommand)]
+    Admin(Admin),
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Issue a token; its secret is printed on the last line.
+    Token(TokenArgs),
+    /// List tokens (never their secrets).
+    Tokens,
+    /// Revoke a token by id.
+    Revoke { id: String },
+    /// Register a merchant.
+    Merchant(PartnerArgs),
+    /// Register a carrier.
+    Carrier(PartnerArgs),
+    /// List merchants.
+    Merchants,
+    /// List carriers.
+    Carriers,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// admin, staff, merchant or carrier.
+    #[arg(long)]
+    role: String,
+    #[arg(long)]
+    label: Option<String>,
+    /// The merchant a merchant token is bound to.
+    #[arg(long)]
+    merchant_id: Option<String>,
+    /// The carrier a carrier token is bound to.
+    #[arg(long)]
+    carrier_id: Option<String>,
+}
+
+#[derive(Args)]
+struct PartnerArgs {
+    #[arg(long)]
+    code: String,
+    #[arg(long)]
+    name: String,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("depot: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match cli.command {
+        Command::Serve => serve(config),
+        Command::Migrate => migrate(&config),
+        Command::Admin(admin) => run_admin(&config, admin),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("depot: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), String> {
+    let pool = startup::open_database(&config).map_err(|e| e.to_string())?;
+    if let Some(token) = startup::bootstrap_admin(&pool).map_err(|e| e.to_string())? {
+        println!("depot: this database is new, so depot created its first admin token.");
+        println!("It is shown only this once; keep it somewhere safe:");
+        println!();
+        println!("    {}", token.token);
+        println!();
+        println!("Use it as a bearer token, for example:");
+        println!(
+            "    curl -H 'Authorization: Bearer {}' http://{}/api/v1/merchants",
+            token.token, config.bind
+        );
+        println!();
+    }
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(&config, pool).map_err(|e| e.to_string())?;
+        log::info!(
+            "depot listening on http://{}:{} ({}); API docs at /docs",
+            config.bind.ip(),
+            app.port(),
+            config.database_url.redacted()
+        );
+        app.run().await.map_err(|e| e.to_string())
+    })
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    let applied = db::migrate(&config.database_url).map_err(|e| e.to_string())?;
+    if applied.is_empty() {
+        println!("depot: the database is up to date");
+    }
+    for version in applied {
+        println!("depot: applied migration {version}");
+    }
+    Ok(())
+}
+
+fn run_admin(config: &Config, command: Admin) -> Result<(), String> {
+    let pool = db::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
+    admin(&pool, command).map_err(|e| e.to_problem().detail)
+}
+
+fn admin(pool: &DbPool, command: Admin) -> Result<(), AppError> {
+    let mut conn = pool.get()?;
+    let conn = &mut conn;
+    let all = PageRequest {
+        after: None,
+        limit: i64::MAX - 1,
+    };
+    let cli = depot::domain::access::Principal {
+        token_id: String::new(),
+        role: Role::Admin,
+        merchant_id: None,
+        carrier_id: None,
+    };
+    match command {
+        Admin::Token(args) => {
+            let role = Role::parse(&args.role).ok_or_else(|| {
+                AppError::field("role", "must be one of admin, staff, merchant, carrier")
+            })?;
+            let spec = TokenSpec::parse(role, args.merchant_id, args.carrier_id, args.label)
+                .map_err(AppError::Validation)?;
+            let issued = access::issue(conn, None, spec)?;
+            println!("issued {} token {} (shown once):", issued.role, issued.id);
+            println!("{}", issued.token);
+        }
+        Admin::Tokens => {
+            for t in access::list(conn, &all)?.items {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                let owner = t.merchant_id.or(t.carrier_id).unwrap_or_default();
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.role,
+                    state,
+                    owner,
+                    t.label.unwrap_or_default()
+                );
+            }
+        }
+        Admin::Revoke { id } => {
+            access::revoke(conn, "cli", &id)?;
+            println!("revoked {id}");
+        }
+        Admin::Merchant(args) => {
+            let new = merchants::NewMerchant {
+                code: parse_code(&args.code).map_err(|m| AppError::field("code", m))?,
+                name: parse_name(&args.name).map_err(|m| AppError::field("name", m))?,
+            };
+            let m = merchants::create(conn, None, new)?;
+            println!("{}\t{}\t{}", m.id, m.code, m.name);
+        }
+        Admin::Carrier(args) => {
+            let new = carriers::NewCarrier {
+                code: parse_code(&args.code).map_err(|m| AppError::field("code", m))?,
+                name: parse_name(&args.name).map_err(|m| AppError::field("name", m))?,
+            };
+            let c = carriers::create(conn, None, new)?;
+            println!("{}\t{}\t{}", c.id, c.code, c.name);
+        }
+        Admin::Merchants => {
+            for m in merchants::list(conn, &cli, &all)?.items {
+                println!("{}\t{}\t{}", m.id, m.code, m.name);
+            }
+        }
+        Admin::Carriers => {
+            for c in carriers::list(conn, &cli, &all)?.items {
+                println!("{}\t{}\t{}", c.id, c.code, c.name);
+            }
+        }
+    }
+    Ok(())
+}

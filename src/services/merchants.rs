@@ -1,0 +1,102 @@
+//! Merchants: the brands and sellers whose goods depot keeps.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::merchants;
+use crate::db::{self, AnyConnection};
+use crate::domain::access::Principal;
+use crate::domain::ids::new_id;
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::time;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = merchants)]
+pub struct Merchant {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    #[serde(serialize_with = "time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    /// The token that created it; null when made on the command line.
+    pub created_by: Option<String>,
+}
+
+/// A merchant to create; `code` and `name` already parsed.
+pub struct NewMerchant {
+    pub code: String,
+    pub name: String,
+}
+
+pub fn create(
+    conn: &mut AnyConnection,
+    created_by: Option<&str>,
+    new: NewMerchant,
+) -> Result<Merchant, AppError> {
+    db::write(conn, |c| {
+        let taken: i64 = merchants::table
+            .filter(merchants::code.eq(&new.code))
+            .count()
+            .get_result(c)?;
+        if taken > 0 {
+            return Err(AppError::Conflict(format!(
+                "a merchant with code {} already exists",
+                new.code
+            )));
+        }
+        let merchant = Merchant {
+            id: new_id("mer"),
+            code: new.code,
+            name: new.name,
+            created_at: time::now(),
+            created_by: created_by.map(str::to_string),
+        };
+        diesel::insert_into(merchants::table)
+            .values((
+                merchants::id.eq(&merchant.id),
+                merchants::code.eq(&merchant.code),
+                merchants::name.eq(&merchant.name),
+                merchants::created_at.eq(merchant.created_at),
+                merchants::created_by.eq(&merchant.created_by),
+            ))
+            .execute(c)?;
+        Ok(merchant)
+    })
+}
+
+/// Merchants the caller may see: all for admin and staff, itself for a merchant.
+pub fn list(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    page: &PageRequest,
+) -> Result<Page<Merchant>, AppError> {
+    let mut query = merchants::table
+        .select(Merchant::as_select())
+        .order(merchants::id.asc())
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(merchants::id.gt(after));
+    }
+    if let Some(own) = &who.merchant_id {
+        query = query.filter(merchants::id.eq(own));
+    }
+    let rows = query.load(conn)?;
+    Ok(Page::from_rows(rows, page, |m| &m.id))
+}
+
+/// One merchant; another merchant's answers exactly like a missing one.
+pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Merchant, AppError> {
+    let found = merchants::table
+        .find(id)
+        .select(Merchant::as_select())
+        .first(conn)
+        .optional()?;
+    found
+        .filter(|m| who.sees_merchant(&m.id))
+        .ok_or_else(|| AppError::not_found("merchant", id))
+}

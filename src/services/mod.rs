@@ -1,0 +1,11 @@
+//! Use cases. One use case is one function; one that writes owns one
+//! transaction ([`crate::db::write`]). Services take and return plain data,
+//! never HTTP types, so the CLI, the benchmark and the HTTP handlers share them.
+//!
+//! Who may call a use case (the role) is checked by the caller's layer before
+//! it runs; which objects a caller may see (its merchant, its carrier) is
+//! checked here, because it needs the data.
+
+pub mod access;
+pub mod carriers;
+pub mod merchants;
