@@ -1,0 +1,460 @@
+//! Tokens and roles: the role matrix of every endpoint, foreign objects,
+//! hashing, revocation.
+
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+
+on_both_backends!(
+    every_endpoint_answers_each_role_as_the_matrix_says,
+    the_matrix_covers_every_secured_operation,
+    another_merchants_object_looks_like_a_missing_one,
+    another_carriers_object_looks_like_a_missing_one,
+    tokens_are_stored_only_as_their_sha256,
+    a_revoked_token_is_refused,
+    revoking_twice_changes_nothing,
+    no_or_malformed_bearer_header_is_401,
+    token_role_bindings_are_validated,
+    writes_record_the_token_that_made_them,
+    token_list_pages_with_a_cursor,
+);
+
+/// One endpoint of the matrix: method, path, body, and the roles allowed.
+struct Endpoint {
+    method: &'static str,
+    path: String,
+    /// The documented path template, to check the matrix covers the document.
+    template: &'static str,
+    body: Option<Value>,
+    allowed: &'static [&'static str],
+    /// The status an allowed role gets.
+    success: u16,
+}
+
+struct Fixture {
+    merchant_id: String,
+    carrier_id: String,
+    tokens: Vec<(&'static str, String)>,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let merchant_id = app.merchant("M1").await;
+    let carrier_id = app.carrier("C1").await;
+    let (_, staff) = app.token("staff", None, None).await;
+    let (_, merchant) = app.token("merchant", Some(&merchant_id), None).await;
+    let (_, carrier) = app.token("carrier", None, Some(&carrier_id)).await;
+    Fixture {
+        merchant_id,
+        carrier_id,
+        tokens: vec![
+            ("admin", app.admin_token.clone()),
+            ("staff", staff),
+            ("merchant", merchant),
+            ("carrier", carrier),
+        ],
+    }
+}
+
+/// The matrix. Every secured operation of the OpenAPI document has a row
+/// (checked by `the_matrix_covers_every_secured_operation`).
+fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
+    vec![
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/tokens".into(),
+            template: "/api/v1/tokens",
+            body: Some(json!({"role": "staff", "label": format!("made by {role}")})),
+            allowed: &["admin"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/tokens".into(),
+            template: "/api/v1/tokens",
+            body: None,
+            allowed: &["admin"],
+            success: 200,
+        },
+        Endpoint {
+            method: "DELETE",
+            path: format!("/api/v1/tokens/{victim_token_id}"),
+            template: "/api/v1/tokens/{id}",
+            body: None,
+            allowed: &["admin"],
+            success: 204,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/merchants".into(),
+            template: "/api/v1/merchants",
+            body: Some(json!({"code": format!("new-{role}"), "name": "New"})),
+            allowed: &["admin"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/merchants".into(),
+            template: "/api/v1/merchants",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/merchants/{}", f.merchant_id),
+            template: "/api/v1/merchants/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/carriers".into(),
+            template: "/api/v1/carriers",
+            body: Some(json!({"code": format!("new-{role}"), "name": "New"})),
+            allowed: &["admin"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/carriers".into(),
+            template: "/api/v1/carriers",
+            body: None,
+            allowed: &["admin", "staff", "merchant", "carrier"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/carriers/{}", f.carrier_id),
+            template: "/api/v1/carriers/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant", "carrier"],
+            success: 200,
+        },
+    ]
+}
+
+async fn every_endpoint_answers_each_role_as_the_matrix_says(app: TestApp) {
+    let f = fixture(&app).await;
+    for (role, token) in &f.tokens {
+        // A throwaway token for the DELETE row, so no caller revokes itself.
+        let (victim, _) = app.token("staff", None, None).await;
+        for endpoint in matrix(&f, role, &victim) {
+            let reply = app
+                .call(
+                    endpoint.method,
+                    &endpoint.path,
+                    Some(token),
+                    endpoint.body.as_ref(),
+                )
+                .await;
+            let what = format!("{role} {} {}", endpoint.method, endpoint.path);
+            if endpoint.allowed.contains(role) {
+                assert_eq!(reply.status, endpoint.success, "{what}: {}", reply.text);
+            } else {
+                let problem = reply.problem(403);
+                assert_eq!(problem["type"], "/problems/forbidden", "{what}");
+            }
+            // Without a token, every row is 401.
+            let anonymous = app
+                .call(
+                    endpoint.method,
+                    &endpoint.path,
+                    None,
+                    endpoint.body.as_ref(),
+                )
+                .await;
+            anonymous.problem(401);
+            assert!(
+                anonymous.headers.contains_key("www-authenticate"),
+                "{what}: 401 names the Bearer scheme"
+            );
+        }
+    }
+}
+
+async fn the_matrix_covers_every_secured_operation(app: TestApp) {
+    let f = fixture(&app).await;
+    let doc = app
+        .call("GET", "/api/v1/openapi.json", None, None)
+        .await
+        .ok(200);
+    let rows = matrix(&f, "admin", "tok_x");
+    let mut missing = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            if op.get("security").is_none() {
+                continue;
+            }
+            let method = method.to_uppercase();
+            if !rows
+                .iter()
+                .any(|r| r.template == path && r.method == method)
+            {
+                missing.push(format!("{method} {path}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "endpoints without a role-matrix row: {missing:?}"
+    );
+}
+
+async fn another_merchants_object_looks_like_a_missing_one(app: TestApp) {
+    let mine = app.merchant("MINE").await;
+    let theirs = app.merchant("THEIRS").await;
+    let (_, token) = app.token("merchant", Some(&mine), None).await;
+
+    app.get(&format!("/api/v1/merchants/{mine}"), &token)
+        .await
+        .ok(200);
+    let foreign = app
+        .get(&format!("/api/v1/merchants/{theirs}"), &token)
+        .await
+        .problem(404);
+    let missing = app
+        .get("/api/v1/merchants/mer_DOESNOTEXIST", &token)
+        .await
+        .problem(404);
+    assert_eq!(foreign["type"], missing["type"]);
+    assert_eq!(foreign["title"], missing["title"]);
+
+    let list = app.get("/api/v1/merchants", &token).await.ok(200);
+    let ids: Vec<_> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].clone())
+        .collect();
+    assert_eq!(ids, vec![json!(mine)], "a merchant lists only itself");
+}
+
+async fn another_carriers_object_looks_like_a_missing_one(app: TestApp) {
+    let mine = app.carrier("SF").await;
+    let theirs = app.carrier("ZTO").await;
+    let (_, token) = app.token("carrier", None, Some(&mine)).await;
+
+    app.get(&format!("/api/v1/carriers/{mine}"), &token)
+        .await
+        .ok(200);
+    app.get(&format!("/api/v1/carriers/{theirs}"), &token)
+        .await
+        .problem(404);
+    let list = app.get("/api/v1/carriers", &token).await.ok(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // A carrier has no business with merchants at all.
+    app.get("/api/v1/merchants", &token).await.problem(403);
+}
+
+async fn tokens_are_stored_only_as_their_sha256(app: TestApp) {
+    let (id, secret) = app.token("staff", None, None).await;
+    let body = &secret["dpt_".len()..];
+    let digest = depot::domain::access::hash_token(&secret);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM api_tokens WHERE id = '{id}' AND token_hash = '{digest}'"
+        )),
+        1
+    );
+    let leaks = app.count(&format!(
+        "SELECT COUNT(*) AS n FROM api_tokens WHERE token_hash LIKE '%{body}%' OR id LIKE '%{body}%' \
+         OR COALESCE(label, '') LIKE '%{body}%'"
+    ));
+    assert_eq!(leaks, 0, "the database holds no usable token");
+
+    let list = app.get("/api/v1/tokens", &app.admin_token).await.ok(200);
+    assert!(
+        !list.to_string().contains(body),
+        "the list never shows a secret"
+    );
+    assert!(!list.to_string().contains(&digest), "nor its hash");
+    // The token works.
+    app.get("/api/v1/merchants", &secret).await.ok(200);
+}
+
+async fn a_revoked_token_is_refused(app: TestApp) {
+    let (id, secret) = app.token("staff", None, None).await;
+    app.get("/api/v1/merchants", &secret).await.ok(200);
+    let reply = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{id}"),
+            Some(&app.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    let problem = app.get("/api/v1/merchants", &secret).await.problem(401);
+    assert_eq!(problem["type"], "/problems/unauthenticated");
+
+    let list = app
+        .get("/api/v1/tokens?limit=500", &app.admin_token)
+        .await
+        .ok(200);
+    let row = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .cloned()
+        .unwrap();
+    assert!(row["revoked_at"].is_string());
+    assert_eq!(
+        row["revoked_by"], list["items"][0]["id"],
+        "the first admin token revoked it"
+    );
+}
+
+async fn revoking_twice_changes_nothing(app: TestApp) {
+    let (id, _) = app.token("staff", None, None).await;
+    let path = format!("/api/v1/tokens/{id}");
+    let revoked = |list: Value| -> Value {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["id"] == id)
+            .unwrap()["revoked_at"]
+            .clone()
+    };
+    assert_eq!(
+        app.call("DELETE", &path, Some(&app.admin_token), None)
+            .await
+            .status,
+        204
+    );
+    let first = revoked(app.get("/api/v1/tokens", &app.admin_token).await.ok(200));
+    assert!(first.is_string());
+    assert_eq!(
+        app.call("DELETE", &path, Some(&app.admin_token), None)
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        revoked(app.get("/api/v1/tokens", &app.admin_token).await.ok(200)),
+        first
+    );
+    app.call(
+        "DELETE",
+        "/api/v1/tokens/tok_NOPE",
+        Some(&app.admin_token),
+        None,
+    )
+    .await
+    .problem(404);
+}
+
+async fn no_or_malformed_bearer_header_is_401(app: TestApp) {
+    app.call("GET", "/api/v1/merchants", None, None)
+        .await
+        .problem(401);
+    app.get("/api/v1/merchants", "dpt_0000").await.problem(401);
+    // Basic auth is not a bearer token, even with a valid secret.
+    let status = awc::Client::default()
+        .get(app.url("/api/v1/merchants"))
+        .insert_header(("Authorization", format!("Basic {}", app.admin_token)))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(status, 401);
+}
+
+async fn token_role_bindings_are_validated(app: TestApp) {
+    let merchant = app.merchant("M").await;
+    let before = app.count("SELECT COUNT(*) AS n FROM api_tokens");
+    let cases = [
+        (json!({"role": "merchant"}), "merchant_id"),
+        (json!({"role": "carrier"}), "carrier_id"),
+        (
+            json!({"role": "staff", "merchant_id": merchant}),
+            "merchant_id",
+        ),
+        (
+            json!({"role": "merchant", "merchant_id": "mer_NOPE"}),
+            "merchant_id",
+        ),
+        (
+            json!({"role": "carrier", "carrier_id": "car_NOPE"}),
+            "carrier_id",
+        ),
+        (json!({"role": "root"}), "role"),
+        (json!({"role": "staff", "label": ""}), "label"),
+    ];
+    for (body, field) in cases {
+        let problem = app
+            .post("/api/v1/tokens", &app.admin_token, body.clone())
+            .await
+            .problem(422);
+        let fields: Vec<_> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].clone())
+            .collect();
+        assert!(
+            fields.contains(&json!(field)),
+            "{body} should name {field}: {problem}"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM api_tokens"),
+        before,
+        "nothing was written"
+    );
+}
+
+async fn writes_record_the_token_that_made_them(app: TestApp) {
+    let first_admin =
+        app.get("/api/v1/tokens", &app.admin_token).await.ok(200)["items"][0]["id"].clone();
+    let merchant = app
+        .post(
+            "/api/v1/merchants",
+            &app.admin_token,
+            json!({"code": "AUD", "name": "Audit"}),
+        )
+        .await
+        .ok(201);
+    assert_eq!(merchant["created_by"], first_admin);
+    let (id, admin2) = app.token("admin", None, None).await;
+    let carrier = app
+        .post(
+            "/api/v1/carriers",
+            &admin2,
+            json!({"code": "JD", "name": "JD"}),
+        )
+        .await
+        .ok(201);
+    assert_eq!(carrier["created_by"], json!(id));
+}
+
+async fn token_list_pages_with_a_cursor(app: TestApp) {
+    for _ in 0..4 {
+        app.token("staff", None, None).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/tokens?limit=2".to_string();
+    loop {
+        let page = app.get(&path, &app.admin_token).await.ok(200);
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|t| t["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/tokens?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        5,
+        "the first admin token and four more, each once"
+    );
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen);
+}

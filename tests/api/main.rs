@@ -1,0 +1,11 @@
+//! End-to-end tests over HTTP. Every test in an `on_both_backends!` list runs
+//! on SQLite, and on PostgreSQL when `DEPOT_TEST_PG_URL` is set.
+
+mod helpers;
+
+mod access;
+mod migrations;
+mod operations;
+mod partners;
+mod problems;
+mod startup;

@@ -1,0 +1,181 @@
+//! The `depot` binary as a new user runs it: start-up on an empty SQLite file,
+//! the first admin token, the CLI, and a bad configuration value.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const DEPOT: &str = env!("CARGO_BIN_EXE_depot");
+
+fn depot(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(DEPOT);
+    command
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("DEPOT_POOL_SIZE")
+        .env_remove("DEPOT_WORKERS")
+        .env("DEPOT_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info");
+    command
+}
+
+/// A running `depot serve`, killed when dropped.
+struct Served {
+    child: Child,
+    stdout: Vec<String>,
+    port: u16,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `depot serve` and waits for it to say where it listens.
+fn serve(mut command: Command) -> Served {
+    let mut child = command
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("depot starts");
+    let (tx, rx) = mpsc::channel::<(bool, String)>();
+    for (is_stdout, stream) in [
+        (
+            true,
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        ),
+        (false, Box::new(child.stderr.take().unwrap())),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send((is_stdout, line));
+            }
+        });
+    }
+    let mut stdout = Vec::new();
+    loop {
+        let (is_stdout, line) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("depot says where it listens within 30 s");
+        if is_stdout {
+            stdout.push(line);
+        } else if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+            let port = rest.split(' ').next().unwrap().parse().expect("a port");
+            return Served {
+                child,
+                stdout,
+                port,
+            };
+        }
+    }
+}
+
+fn get(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
+    // A tiny blocking HTTP/1.1 client is enough here; this test has no actix runtime.
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().expect("a status");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+fn token_in(lines: &[String]) -> Option<String> {
+    lines.iter().find_map(|l| {
+        let start = l.find("dpt_")?;
+        Some(l[start..start + 68].to_string())
+    })
+}
+
+#[test]
+fn serve_starts_on_an_empty_sqlite_file_and_prints_the_first_admin_token_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("depot.db"), b"").unwrap();
+
+    let first = serve(depot(dir.path()));
+    let token = token_in(&first.stdout).expect("the first start prints an admin token");
+    assert_eq!(get(first.port, "/readyz", None).0, 200);
+    let (status, body) = get(first.port, "/api/v1/tokens", Some(&token));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"role\":\"admin\""));
+    drop(first);
+
+    let second = serve(depot(dir.path()));
+    assert_eq!(
+        token_in(&second.stdout),
+        None,
+        "the token is printed only once"
+    );
+    assert_eq!(get(second.port, "/api/v1/tokens", Some(&token)).0, 200);
+}
+
+#[test]
+fn admin_token_command_prints_a_working_token_on_its_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = depot(dir.path())
+        .args(["admin", "token", "--role", "staff", "--label", "floor"])
+        .output()
+        .expect("depot runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let last = stdout.lines().last().expect("output").to_string();
+    assert!(
+        last.starts_with("dpt_") && last.len() == 68,
+        "last line: {last}"
+    );
+
+    let served = serve(depot(dir.path()));
+    let (status, body) = get(served.port, "/api/v1/merchants", Some(&last));
+    assert_eq!(status, 200, "{body}");
+    // A staff token may not list tokens.
+    assert_eq!(get(served.port, "/api/v1/tokens", Some(&last)).0, 403);
+}
+
+#[test]
+fn a_bad_configuration_value_stops_start_up_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("DEPOT_POOL_SIZE", "lots"),
+        ("DEPOT_BIND", "8080"),
+        ("DATABASE_URL", "mysql://x/y"),
+    ] {
+        let output = depot(dir.path())
+            .env(var, value)
+            .arg("serve")
+            .output()
+            .expect("depot runs");
+        assert_eq!(output.status.code(), Some(2), "{var}={value}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(var), "{stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+}
+
+#[test]
+fn migrate_command_reports_what_it_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = depot(dir.path()).arg("migrate").output().unwrap();
+    assert!(first.status.success());
+    assert!(String::from_utf8_lossy(&first.stdout).contains("applied migration"));
+    let again = depot(dir.path()).arg("migrate").output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("up to date"));
+}
