@@ -36,19 +36,25 @@ impl Drop for Served {
 
 /// Starts `depot serve` and waits for it to say where it listens.
 fn serve(mut command: Command) -> Served {
-    let mut child = command
+    let child = command
         .arg("serve")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("depot starts");
+    // Owned by `Served` at once, so that it is killed and reaped on every path.
+    let mut served = Served {
+        child,
+        stdout: Vec::new(),
+        port: 0,
+    };
     let (tx, rx) = mpsc::channel::<(bool, String)>();
     for (is_stdout, stream) in [
         (
             true,
-            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(served.child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
         ),
-        (false, Box::new(child.stderr.take().unwrap())),
+        (false, Box::new(served.child.stderr.take().unwrap())),
     ] {
         let tx = tx.clone();
         std::thread::spawn(move || {
@@ -57,20 +63,15 @@ fn serve(mut command: Command) -> Served {
             }
         });
     }
-    let mut stdout = Vec::new();
     loop {
         let (is_stdout, line) = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("depot says where it listens within 30 s");
         if is_stdout {
-            stdout.push(line);
+            served.stdout.push(line);
         } else if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
-            let port = rest.split(' ').next().unwrap().parse().expect("a port");
-            return Served {
-                child,
-                stdout,
-                port,
-            };
+            served.port = rest.split(' ').next().unwrap().parse().expect("a port");
+            return served;
         }
     }
 }
