@@ -39,6 +39,224 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    skus (id) {
+        id -> Text,
+        merchant_id -> Text,
+        code -> Text,
+        name -> Text,
+        gtin -> Nullable<Text>,
+        category -> Nullable<Text>,
+        shelf_life_days -> Nullable<Integer>,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> Text,
+        code -> Text,
+        kind -> Text,
+        zone -> Nullable<Text>,
+        walk_seq -> Integer,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    inspection_templates (id) {
+        id -> Text,
+        category -> Text,
+        aql_critical -> Text,
+        aql_major -> Text,
+        aql_minor -> Text,
+        level -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    inspection_checks (template_id, position) {
+        template_id -> Text,
+        position -> Integer,
+        code -> Text,
+        description -> Text,
+        defect_class -> Text,
+    }
+}
+
+diesel::table! {
+    receipts (id) {
+        id -> Text,
+        merchant_id -> Text,
+        reference -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        arrived_at -> Nullable<Timestamp>,
+        arrived_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    receipt_lines (id) {
+        id -> Text,
+        receipt_id -> Text,
+        line_no -> Integer,
+        sku_id -> Text,
+        lot_code -> Text,
+        expected_qty -> BigInt,
+        received_qty -> Nullable<BigInt>,
+        production_date -> Nullable<Date>,
+        expiry_date -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    lots (id) {
+        id -> Text,
+        merchant_id -> Text,
+        sku_id -> Text,
+        receipt_line_id -> Text,
+        lot_code -> Text,
+        status -> Text,
+        received_qty -> BigInt,
+        production_date -> Nullable<Date>,
+        expiry_date -> Nullable<Date>,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    inspections (id) {
+        id -> Text,
+        lot_id -> Text,
+        template_id -> Text,
+        supersedes_id -> Nullable<Text>,
+        status -> Text,
+        level -> Text,
+        severity -> Text,
+        lot_size -> BigInt,
+        plans -> Text,
+        inspected_qty -> Nullable<BigInt>,
+        verdict -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        started_at -> Timestamp,
+        started_by -> Nullable<Text>,
+        finished_at -> Nullable<Timestamp>,
+        finished_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    inspection_findings (inspection_id, check_code) {
+        inspection_id -> Text,
+        check_code -> Text,
+        defect_class -> Text,
+        defects -> BigInt,
+    }
+}
+
+diesel::table! {
+    inspection_evidence (inspection_id, position) {
+        inspection_id -> Text,
+        position -> Integer,
+        uri -> Text,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    inspection_resumptions (id) {
+        id -> Text,
+        sku_id -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    ledger_entries (id) {
+        id -> Text,
+        movement_id -> Text,
+        kind -> Text,
+        lot_id -> Text,
+        location_id -> Text,
+        delta -> BigInt,
+        reference_type -> Nullable<Text>,
+        reference_id -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    stock (lot_id, location_id) {
+        lot_id -> Text,
+        location_id -> Text,
+        on_hand -> BigInt,
+        reserved -> BigInt,
+    }
+}
+
+diesel::table! {
+    trace_events (id) {
+        id -> Text,
+        event_type -> Text,
+        action -> Text,
+        event_time -> Timestamp,
+        event_tz_offset -> Text,
+        biz_step -> Text,
+        disposition -> Text,
+        lot_id -> Nullable<Text>,
+        what_class -> Text,
+        quantity -> Nullable<BigInt>,
+        location_id -> Nullable<Text>,
+        biz_tx_type -> Nullable<Text>,
+        biz_tx_id -> Nullable<Text>,
+        actor -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
-diesel::allow_tables_to_appear_in_same_query!(merchants, carriers, api_tokens);
+diesel::joinable!(skus -> merchants (merchant_id));
+diesel::joinable!(receipts -> merchants (merchant_id));
+diesel::joinable!(receipt_lines -> receipts (receipt_id));
+diesel::joinable!(receipt_lines -> skus (sku_id));
+diesel::joinable!(lots -> skus (sku_id));
+diesel::joinable!(lots -> receipt_lines (receipt_line_id));
+diesel::joinable!(inspections -> lots (lot_id));
+diesel::joinable!(inspection_checks -> inspection_templates (template_id));
+diesel::joinable!(inspection_findings -> inspections (inspection_id));
+diesel::joinable!(inspection_evidence -> inspections (inspection_id));
+diesel::joinable!(stock -> lots (lot_id));
+diesel::joinable!(stock -> locations (location_id));
+diesel::joinable!(ledger_entries -> lots (lot_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    merchants,
+    carriers,
+    api_tokens,
+    skus,
+    locations,
+    inspection_templates,
+    inspection_checks,
+    receipts,
+    receipt_lines,
+    lots,
+    inspections,
+    inspection_findings,
+    inspection_evidence,
+    inspection_resumptions,
+    ledger_entries,
+    stock,
+    trace_events,
+);

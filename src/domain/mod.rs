@@ -2,7 +2,11 @@
 //! unit tests.
 
 pub mod access;
+pub mod gs1;
 pub mod ids;
+pub mod inspection;
 pub mod page;
+pub mod receiving;
 pub mod text;
 pub mod time;
+pub mod trace;

@@ -8,4 +8,8 @@
 
 pub mod access;
 pub mod carriers;
+pub mod catalog;
+pub mod ledger;
+pub mod lots;
 pub mod merchants;
+pub mod trace;

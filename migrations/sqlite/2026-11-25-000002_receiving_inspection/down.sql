@@ -1,0 +1,14 @@
+DROP TABLE trace_events;
+DROP TABLE stock;
+DROP TABLE ledger_entries;
+DROP TABLE inspection_resumptions;
+DROP TABLE inspection_evidence;
+DROP TABLE inspection_findings;
+DROP TABLE inspections;
+DROP TABLE lots;
+DROP TABLE receipt_lines;
+DROP TABLE receipts;
+DROP TABLE inspection_checks;
+DROP TABLE inspection_templates;
+DROP TABLE locations;
+DROP TABLE skus;

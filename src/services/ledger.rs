@@ -1,0 +1,142 @@
+//! The inventory ledger: every change of quantity is appended here, and the
+//! stock table (on-hand per lot × location) is updated in the same
+//! transaction, so that stock always equals the sum of the ledger.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{ledger_entries, stock};
+use crate::db::AnyConnection;
+use crate::domain::ids::new_id;
+use crate::domain::time;
+use crate::error::AppError;
+
+/// Kinds of movement, as the ledger names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MovementKind {
+    Receive,
+    Putaway,
+    Move,
+    Pick,
+    Adjust,
+    Ship,
+    Return,
+    Scrap,
+    Hold,
+    Release,
+}
+
+impl MovementKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MovementKind::Receive => "receive",
+            MovementKind::Putaway => "putaway",
+            MovementKind::Move => "move",
+            MovementKind::Pick => "pick",
+            MovementKind::Adjust => "adjust",
+            MovementKind::Ship => "ship",
+            MovementKind::Return => "return",
+            MovementKind::Scrap => "scrap",
+            MovementKind::Hold => "hold",
+            MovementKind::Release => "release",
+        }
+    }
+}
+
+/// One movement: its kind, lot, why, and who.
+pub struct Movement<'a> {
+    pub kind: MovementKind,
+    pub lot_id: &'a str,
+    /// What caused it: ("receipt", id), ("inspection", id)…
+    pub reference: Option<(&'a str, &'a str)>,
+    pub reason: Option<&'a str>,
+    pub actor: Option<&'a str>,
+}
+
+/// Posts a movement as signed legs (location, delta): a receipt is one
+/// positive leg, a move a negative and a positive one, a scrap one negative
+/// leg. A negative leg never takes more than the location holds unreserved;
+/// if it would, nothing is written and the answer is a 409 naming what is
+/// available.
+pub fn post(
+    conn: &mut AnyConnection,
+    movement: &Movement<'_>,
+    legs: &[(&str, i64)],
+) -> Result<String, AppError> {
+    let movement_id = new_id("mov");
+    let now = time::now();
+    for (location_id, delta) in legs {
+        if *delta == 0 {
+            continue;
+        }
+        apply_to_stock(conn, movement.lot_id, location_id, *delta)?;
+        diesel::insert_into(ledger_entries::table)
+            .values((
+                ledger_entries::id.eq(new_id("led")),
+                ledger_entries::movement_id.eq(&movement_id),
+                ledger_entries::kind.eq(movement.kind.as_str()),
+                ledger_entries::lot_id.eq(movement.lot_id),
+                ledger_entries::location_id.eq(*location_id),
+                ledger_entries::delta.eq(*delta),
+                ledger_entries::reference_type.eq(movement.reference.map(|r| r.0)),
+                ledger_entries::reference_id.eq(movement.reference.map(|r| r.1)),
+                ledger_entries::reason.eq(movement.reason),
+                ledger_entries::created_at.eq(now),
+                ledger_entries::created_by.eq(movement.actor),
+            ))
+            .execute(conn)?;
+    }
+    Ok(movement_id)
+}
+
+fn apply_to_stock(
+    conn: &mut AnyConnection,
+    lot_id: &str,
+    location_id: &str,
+    delta: i64,
+) -> Result<(), AppError> {
+    let row = stock::table
+        .filter(stock::lot_id.eq(lot_id))
+        .filter(stock::location_id.eq(location_id));
+    if delta < 0 {
+        // A guarded update: it takes effect only if enough unreserved stock is there.
+        let updated = diesel::update(row.filter((stock::on_hand - stock::reserved).ge(-delta)))
+            .set(stock::on_hand.eq(stock::on_hand + delta))
+            .execute(conn)?;
+        if updated == 0 {
+            let available: Option<(i64, i64)> = row
+                .select((stock::on_hand, stock::reserved))
+                .first(conn)
+                .optional()?;
+            let available = available.map_or(0, |(on_hand, reserved)| on_hand - reserved);
+            return Err(AppError::InvalidState(format!(
+                "only {available} unit(s) of lot {lot_id} are available at that location; {} were asked for",
+                -delta
+            )));
+        }
+        return Ok(());
+    }
+    let updated = diesel::update(row)
+        .set(stock::on_hand.eq(stock::on_hand + delta))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(stock::table)
+            .values((
+                stock::lot_id.eq(lot_id),
+                stock::location_id.eq(location_id),
+                stock::on_hand.eq(delta),
+                stock::reserved.eq(0i64),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// On-hand of a lot at each location holding some, ordered by location id.
+pub fn lot_stock(conn: &mut AnyConnection, lot_id: &str) -> Result<Vec<(String, i64)>, AppError> {
+    Ok(stock::table
+        .filter(stock::lot_id.eq(lot_id))
+        .filter(stock::on_hand.gt(0))
+        .select((stock::location_id, stock::on_hand))
+        .order(stock::location_id.asc())
+        .load(conn)?)
+}
