@@ -140,7 +140,11 @@ fn migrate(config: &Config) -> Result<(), String> {
 
 fn run_admin(config: &Config, command: Admin) -> Result<(), String> {
     let pool = db::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
-    admin(&pool, command).map_err(|e| e.to_problem().detail)
+    admin(&pool, command).map_err(|e| match e {
+        // The CLI is the operator's own tool: show the cause itself.
+        AppError::Internal(cause) => cause,
+        other => other.to_problem().detail,
+    })
 }
 
 fn admin(pool: &DbPool, command: Admin) -> Result<(), AppError> {

@@ -25,3 +25,15 @@ pub fn server_version(conn: &mut AnyConnection) -> Result<String, AppError> {
     let row: Version = diesel::sql_query(sql).get_result(conn)?;
     Ok(row.version)
 }
+
+/// Inside a write transaction, makes concurrent first-start checks (is there
+/// any token yet?) wait for each other, so that two depot processes starting
+/// on an empty database cannot both create a first admin token. SQLite's
+/// `BEGIN IMMEDIATE` already serialises writers; PostgreSQL takes a
+/// transaction-scoped advisory lock.
+pub fn serialize_bootstrap(conn: &mut AnyConnection) -> Result<(), AppError> {
+    if conn.backend() == Backend::Postgres {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7234110213437236596)").execute(conn)?;
+    }
+    Ok(())
+}

@@ -94,7 +94,16 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let detail = format!("the JSON body is not valid: {inner}");
-        if inner.is_data() && path != "." {
+        let missing = missing_field(&inner.to_string());
+        if let Some(name) = missing {
+            // serde reports a missing field at the enclosing object's path.
+            let field = if path == "." {
+                name
+            } else {
+                format!("{path}.{name}")
+            };
+            AppError::BadRequestFields(detail, vec![FieldError::new(field, "is required")])
+        } else if inner.is_data() && path != "." {
             AppError::BadRequestFields(detail, vec![FieldError::new(path, inner.to_string())])
         } else {
             AppError::BadRequest(detail)
@@ -104,6 +113,12 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         .end()
         .map_err(|e| AppError::BadRequest(format!("the JSON body is not valid: {e}")))?;
     Ok(value)
+}
+
+/// The name in serde's "missing field `name`" message.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_string())
 }
 
 /// Query strings that do not parse (a letter where a number goes) are a 400 problem.
@@ -140,6 +155,14 @@ mod tests {
         let err = parse::<Order>(br#"{"lines":[{"qty":1},{"qty":"two"}]}"#).unwrap_err();
         match err {
             AppError::BadRequestFields(_, fields) => assert_eq!(fields[0].field, "lines[1].qty"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_missing_field_is_named() {
+        match parse::<Order>(br#"{"lines":[{}]}"#).unwrap_err() {
+            AppError::BadRequestFields(_, fields) => assert_eq!(fields[0].field, "lines[0].qty"),
             other => panic!("unexpected {other:?}"),
         }
     }

@@ -166,6 +166,7 @@ fn insert_token(
 /// that somebody can log in. Returns it, or None when tokens already exist.
 pub fn bootstrap_admin(conn: &mut AnyConnection) -> Result<Option<IssuedToken>, AppError> {
     db::write(conn, |c| {
+        db::backend::serialize_bootstrap(c)?;
         let existing: i64 = api_tokens::table.count().get_result(c)?;
         if existing > 0 {
             return Ok(None);

@@ -18,6 +18,7 @@ on_both_backends!(
     token_role_bindings_are_validated,
     writes_record_the_token_that_made_them,
     token_list_pages_with_a_cursor,
+    concurrent_first_starts_create_one_admin_token,
 );
 
 /// One endpoint of the matrix: method, path, body, and the roles allowed.
@@ -457,4 +458,27 @@ async fn token_list_pages_with_a_cursor(app: TestApp) {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted, seen);
+}
+
+async fn concurrent_first_starts_create_one_admin_token(app: TestApp) {
+    let database = crate::helpers::TestDatabase::new(app.backend).expect("a second database");
+    depot::db::migrate(&database.url).expect("migrated");
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let url = database.url.clone();
+            std::thread::spawn(move || {
+                let pool = depot::db::connect(&url, 1).expect("a pool");
+                depot::startup::bootstrap_admin(&pool).expect("bootstrap runs")
+            })
+        })
+        .collect();
+    let created = threads
+        .into_iter()
+        .map(|t| t.join().expect("no panic"))
+        .filter(Option::is_some)
+        .count();
+    assert_eq!(
+        created, 1,
+        "exactly one start creates the first admin token"
+    );
 }

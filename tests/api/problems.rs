@@ -57,6 +57,7 @@ async fn a_missing_field_is_400(app: TestApp) {
         .post("/api/v1/merchants", &app.admin_token, json!({"code": "X"}))
         .await
         .problem(400);
+    assert_eq!(problem["errors"][0]["field"], "name", "{problem}");
     assert!(
         problem["detail"].as_str().unwrap().contains("name"),
         "{problem}"
