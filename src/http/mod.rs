@@ -5,10 +5,12 @@
 pub mod auth;
 pub mod body;
 pub mod carriers;
+pub mod catalog;
 pub mod merchants;
 pub mod metrics;
 pub mod ops;
 pub mod problems;
+pub mod receiving;
 pub mod tokens;
 
 use actix_web::body::MessageBody;
@@ -79,7 +81,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(merchants::get)
                 .service(carriers::create)
                 .service(carriers::list)
-                .service(carriers::get),
+                .service(carriers::get)
+                .service(catalog::create_sku)
+                .service(catalog::list_skus)
+                .service(catalog::get_sku)
+                .service(catalog::create_location)
+                .service(catalog::list_locations)
+                .service(receiving::announce)
+                .service(receiving::get_receipt)
+                .service(receiving::arrival)
+                .service(receiving::list_lots)
+                .service(receiving::get_lot),
         );
 }
 
@@ -99,6 +111,8 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "access", description = "Bearer tokens (admin)"),
         (name = "partners", description = "Merchants and carriers"),
+        (name = "catalog", description = "SKUs and locations"),
+        (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
     )
 )]
 struct ApiDoc;

@@ -12,4 +12,5 @@ pub mod catalog;
 pub mod ledger;
 pub mod lots;
 pub mod merchants;
+pub mod receiving;
 pub mod trace;

@@ -36,7 +36,29 @@ struct Endpoint {
 struct Fixture {
     merchant_id: String,
     carrier_id: String,
+    sku_id: String,
+    lot_id: String,
+    receipt_id: String,
+    /// An announced receipt per role, for that role's arrival row: (role, receipt id, line id).
+    arrivals: Vec<(&'static str, String, String)>,
     tokens: Vec<(&'static str, String)>,
+}
+
+/// Announces a receipt of one line of SKU `S1` as admin; returns (receipt id, line id).
+async fn announce(app: &TestApp, merchant_id: &str, reference: &str) -> (String, String) {
+    let receipt = app
+        .post(
+            "/api/v1/receipts",
+            &app.admin_token,
+            json!({"merchant_id": merchant_id, "reference": reference,
+                   "lines": [{"sku_code": "S1", "lot_code": reference, "expected_qty": 10}]}),
+        )
+        .await
+        .ok(201);
+    (
+        receipt["id"].as_str().unwrap().to_string(),
+        receipt["lines"][0]["id"].as_str().unwrap().to_string(),
+    )
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -45,7 +67,33 @@ async fn fixture(app: &TestApp) -> Fixture {
     let (_, staff) = app.token("staff", None, None).await;
     let (_, merchant) = app.token("merchant", Some(&merchant_id), None).await;
     let (_, carrier) = app.token("carrier", None, Some(&carrier_id)).await;
+    let sku = app
+        .post(
+            "/api/v1/skus",
+            &app.admin_token,
+            json!({"merchant_id": merchant_id, "code": "S1", "name": "Sku one"}),
+        )
+        .await
+        .ok(201);
+    let (receipt_id, line_id) = announce(app, &merchant_id, "ASN-FIXTURE").await;
+    let arrived = app
+        .post(
+            &format!("/api/v1/receipts/{receipt_id}/arrival"),
+            &app.admin_token,
+            json!({"lines": [{"line_id": line_id, "received_qty": 10}]}),
+        )
+        .await
+        .ok(200);
+    let mut arrivals = Vec::new();
+    for role in ["admin", "staff", "merchant", "carrier"] {
+        let (id, line) = announce(app, &merchant_id, &format!("ASN-{role}")).await;
+        arrivals.push((role, id, line));
+    }
     Fixture {
+        sku_id: sku["id"].as_str().unwrap().to_string(),
+        lot_id: arrived["lots"][0]["id"].as_str().unwrap().to_string(),
+        receipt_id,
+        arrivals,
         merchant_id,
         carrier_id,
         tokens: vec![
@@ -60,7 +108,98 @@ async fn fixture(app: &TestApp) -> Fixture {
 /// The matrix. Every secured operation of the OpenAPI document has a row
 /// (checked by `the_matrix_covers_every_secured_operation`).
 fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
+    let (arrival_receipt, arrival_line) = f
+        .arrivals
+        .iter()
+        .find(|(r, _, _)| *r == role)
+        .map(|(_, id, line)| (id.clone(), line.clone()))
+        .unwrap_or_default();
     vec![
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/skus".into(),
+            template: "/api/v1/skus",
+            body: Some(
+                json!({"merchant_id": f.merchant_id, "code": format!("NEW-{role}"), "name": "New"}),
+            ),
+            allowed: &["admin", "staff", "merchant"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/skus".into(),
+            template: "/api/v1/skus",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/skus/{}", f.sku_id),
+            template: "/api/v1/skus/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/locations".into(),
+            template: "/api/v1/locations",
+            body: Some(json!({"code": format!("BIN-{role}"), "kind": "storage"})),
+            allowed: &["admin"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/locations".into(),
+            template: "/api/v1/locations",
+            body: None,
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/receipts".into(),
+            template: "/api/v1/receipts",
+            body: Some(
+                json!({"merchant_id": f.merchant_id, "reference": format!("NEW-{role}"),
+                              "lines": [{"sku_code": "S1", "lot_code": "L", "expected_qty": 1}]}),
+            ),
+            allowed: &["admin", "staff", "merchant"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/receipts/{}", f.receipt_id),
+            template: "/api/v1/receipts/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/receipts/{arrival_receipt}/arrival"),
+            template: "/api/v1/receipts/{id}/arrival",
+            body: Some(json!({"lines": [{"line_id": arrival_line, "received_qty": 10}]})),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/lots".into(),
+            template: "/api/v1/lots",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/lots/{}", f.lot_id),
+            template: "/api/v1/lots/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
         Endpoint {
             method: "POST",
             path: "/api/v1/tokens".into(),

@@ -8,4 +8,5 @@ mod migrations;
 mod operations;
 mod partners;
 mod problems;
+mod receiving;
 mod startup;
