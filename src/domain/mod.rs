@@ -7,6 +7,8 @@ pub mod ids;
 pub mod inspection;
 pub mod page;
 pub mod receiving;
+pub mod sampling;
+pub mod switching;
 pub mod text;
 pub mod time;
 pub mod trace;
