@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod ops;
 pub mod problems;
 pub mod receiving;
+pub mod sampling;
 pub mod tokens;
 
 use actix_web::body::MessageBody;
@@ -91,7 +92,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(receiving::get_receipt)
                 .service(receiving::arrival)
                 .service(receiving::list_lots)
-                .service(receiving::get_lot),
+                .service(receiving::get_lot)
+                .service(sampling::sampling_plan),
         );
 }
 
@@ -113,6 +115,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "partners", description = "Merchants and carriers"),
         (name = "catalog", description = "SKUs and locations"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
+        (name = "inspection", description = "ISO 2859-1 sampling"),
     )
 )]
 struct ApiDoc;

@@ -116,6 +116,14 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
         .unwrap_or_default();
     vec![
         Endpoint {
+            method: "GET",
+            path: "/api/v1/sampling-plan?lot_size=1000&aql=2.5".into(),
+            template: "/api/v1/sampling-plan",
+            body: None,
+            allowed: &["admin", "staff", "merchant", "carrier"],
+            success: 200,
+        },
+        Endpoint {
             method: "POST",
             path: "/api/v1/skus".into(),
             template: "/api/v1/skus",

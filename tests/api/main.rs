@@ -9,4 +9,5 @@ mod operations;
 mod partners;
 mod problems;
 mod receiving;
+mod sampling;
 mod startup;
