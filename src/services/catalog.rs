@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::schema::{inspection_checks, inspection_templates, locations, merchants, skus};
+use crate::db::schema::{inspection_checks, inspection_templates, locations, skus};
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
 use crate::domain::ids::new_id;
@@ -13,6 +13,7 @@ use crate::domain::inspection::DefectClass;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
 use crate::error::{AppError, FieldError};
+use crate::services::merchants;
 
 // ---------------------------------------------------------------- SKUs
 
@@ -46,16 +47,7 @@ pub struct NewSku {
 
 pub fn create_sku(conn: &mut AnyConnection, who: &Principal, new: NewSku) -> Result<Sku, AppError> {
     db::write(conn, |c| {
-        let merchant_found: i64 = merchants::table
-            .filter(merchants::id.eq(&new.merchant_id))
-            .count()
-            .get_result(c)?;
-        if merchant_found == 0 || !who.sees_merchant(&new.merchant_id) {
-            return Err(AppError::field(
-                "merchant_id",
-                format!("no merchant with id {}", new.merchant_id),
-            ));
-        }
+        merchants::require_visible(c, who, &new.merchant_id)?;
         let taken: i64 = skus::table
             .filter(skus::merchant_id.eq(&new.merchant_id))
             .filter(skus::code.eq(&new.code))

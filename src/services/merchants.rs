@@ -100,3 +100,24 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Mercha
         .filter(|m| who.sees_merchant(&m.id))
         .ok_or_else(|| AppError::not_found("merchant", id))
 }
+
+/// Checks that a request may act for merchant `id`: it exists and the caller
+/// sees it. Otherwise a 422 on `merchant_id`, the same for both cases so that
+/// another merchant's id reveals nothing.
+pub fn require_visible(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    id: &str,
+) -> Result<(), AppError> {
+    let found: i64 = merchants::table
+        .filter(merchants::id.eq(id))
+        .count()
+        .get_result(conn)?;
+    if found == 0 || !who.sees_merchant(id) {
+        return Err(AppError::field(
+            "merchant_id",
+            format!("no merchant with id {id}"),
+        ));
+    }
+    Ok(())
+}

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::schema::{merchants, receipt_lines, receipts, skus};
+use crate::db::schema::{receipt_lines, receipts, skus};
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
 use crate::domain::gs1::Gtin;
@@ -17,7 +17,7 @@ use crate::domain::receiving::{AnnouncedLine, MAX_LINE_QTY};
 use crate::domain::time;
 use crate::domain::trace::{biz_tx, lot_class, Action, BizStep, Disposition};
 use crate::error::{validated, AppError, FieldError};
-use crate::services::{catalog, ledger, trace};
+use crate::services::{catalog, ledger, merchants, trace};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReceiptLine {
@@ -68,16 +68,7 @@ pub fn announce(
     new: Announcement,
 ) -> Result<Receipt, AppError> {
     db::write(conn, |c| {
-        let merchant_found: i64 = merchants::table
-            .filter(merchants::id.eq(&new.merchant_id))
-            .count()
-            .get_result(c)?;
-        if merchant_found == 0 || !who.sees_merchant(&new.merchant_id) {
-            return Err(AppError::field(
-                "merchant_id",
-                format!("no merchant with id {}", new.merchant_id),
-            ));
-        }
+        merchants::require_visible(c, who, &new.merchant_id)?;
         let codes: Vec<String> = new.lines.iter().map(|l| l.sku_code.clone()).collect();
         let known = catalog::skus_by_code(c, &new.merchant_id, &codes)?;
         let mut errors = Vec::new();
