@@ -283,6 +283,11 @@ impl From<DieselError> for AppError {
                 DatabaseErrorKind::ClosedConnection => {
                     AppError::Unavailable("the database connection was lost; retry".into())
                 }
+                // PostgreSQL refuses U+0000 in text (SQLSTATE 22021) wherever it
+                // comes from: a path, a query or a JSON string.
+                _ if info.message().contains("invalid byte sequence") => {
+                    AppError::BadRequest("text must not contain the NUL character (U+0000)".into())
+                }
                 _ if is_sqlite_busy(info.message()) => {
                     AppError::Unavailable("the database is busy; retry the request".into())
                 }

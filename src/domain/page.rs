@@ -5,6 +5,8 @@
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
+/// The message for a cursor depot could not have handed out.
+pub const CURSOR_ERROR: &str = "is not a cursor depot handed out; pass a page's next_cursor as is";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageRequest {
@@ -19,10 +21,14 @@ impl PageRequest {
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(format!("must be from 1 to {MAX_LIMIT}"));
         }
-        Ok(PageRequest {
-            after: cursor.filter(|c| !c.is_empty()),
-            limit,
-        })
+        let after = cursor.filter(|c| !c.is_empty());
+        if let Some(c) = &after {
+            // Cursors are ids depot handed out: short, ASCII letters, digits and '_'.
+            if c.len() > 64 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(CURSOR_ERROR.into());
+            }
+        }
+        Ok(PageRequest { after, limit })
     }
 
     /// Rows to fetch: one more than the page, to learn whether another follows.
@@ -71,6 +77,19 @@ mod tests {
         assert_eq!(PageRequest::parse(None, None).unwrap().limit, DEFAULT_LIMIT);
         assert!(PageRequest::parse(None, Some(0)).is_err());
         assert!(PageRequest::parse(None, Some(MAX_LIMIT + 1)).is_err());
+    }
+
+    #[test]
+    fn a_cursor_must_look_like_an_id() {
+        let ok = PageRequest::parse(Some("mer_01ABC".into()), None).unwrap();
+        assert_eq!(ok.after.as_deref(), Some("mer_01ABC"));
+        for bad in ["a\0b", "a b", "x'--", &"a".repeat(65)] {
+            assert_eq!(
+                PageRequest::parse(Some(bad.to_string()), None),
+                Err(CURSOR_ERROR.to_string()),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

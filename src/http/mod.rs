@@ -45,7 +45,14 @@ pub struct PageQuery {
 
 impl PageQuery {
     pub fn parse(self) -> Result<PageRequest, AppError> {
-        PageRequest::parse(self.cursor, self.limit).map_err(|m| AppError::field("limit", m))
+        PageRequest::parse(self.cursor, self.limit).map_err(|m| {
+            let field = if m == crate::domain::page::CURSOR_ERROR {
+                "cursor"
+            } else {
+                "limit"
+            };
+            AppError::field(field, m)
+        })
     }
 }
 

@@ -18,6 +18,7 @@ on_both_backends!(
     a_taken_code_is_409,
     a_bad_query_string_is_400_and_a_bad_limit_422,
     problem_types_dereference_to_a_page,
+    a_nul_character_anywhere_is_a_4xx,
 );
 
 fn merchants(app: &TestApp) -> i64 {
@@ -215,4 +216,33 @@ async fn problem_types_dereference_to_a_page(app: TestApp) {
     app.call("GET", "/problems/no-such-problem", None, None)
         .await
         .problem(404);
+}
+
+/// PostgreSQL refuses U+0000 in text; depot answers 4xx on both backends and
+/// stores nothing.
+async fn a_nul_character_anywhere_is_a_4xx(app: TestApp) {
+    let problem = app
+        .get("/api/v1/merchants?cursor=%00", &app.admin_token)
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "cursor");
+    let reply = app.get("/api/v1/merchants/a%00b", &app.admin_token).await;
+    assert!(
+        [400, 404].contains(&reply.status),
+        "NUL in a path id answered {}",
+        reply.status
+    );
+    let reply = app
+        .post(
+            "/api/v1/skus",
+            &app.admin_token,
+            json!({"merchant_id": "m\u{0}", "code": "S1", "name": "Soap"}),
+        )
+        .await;
+    assert!(
+        [400, 404, 422].contains(&reply.status),
+        "NUL in a body id answered {}",
+        reply.status
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM skus"), 0);
 }
