@@ -55,7 +55,7 @@ impl Application {
         };
         let listener = TcpListener::bind(config.bind).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
-        let state = AppState::new(pool);
+        let state = AppState::new(pool, config.data_dir.clone());
         let server = HttpServer::new(move || http::app(state.clone()))
             .workers(config.workers)
             .listen(listener)

@@ -226,6 +226,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    evidence_files (sha256) {
+        sha256 -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    lot_dispositions (id) {
+        id -> Text,
+        lot_id -> Text,
+        inspection_id -> Nullable<Text>,
+        action -> Text,
+        good_qty -> BigInt,
+        removed_qty -> BigInt,
+        notes -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -241,6 +265,8 @@ diesel::joinable!(inspection_evidence -> inspections (inspection_id));
 diesel::joinable!(stock -> lots (lot_id));
 diesel::joinable!(stock -> locations (location_id));
 diesel::joinable!(ledger_entries -> lots (lot_id));
+diesel::joinable!(lot_dispositions -> lots (lot_id));
+diesel::joinable!(inspection_resumptions -> skus (sku_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -259,4 +285,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ledger_entries,
     stock,
     trace_events,
+    evidence_files,
+    lot_dispositions,
 );

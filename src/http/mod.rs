@@ -233,10 +233,16 @@ pub struct AppState {
     pub metrics: web::Data<Metrics>,
     pub document: web::Data<ApiDocument>,
     pub route_table: web::Data<RouteTable>,
+    /// Where files (evidence) are kept: `DEPOT_DATA_DIR`.
+    pub data_dir: web::Data<DataDir>,
 }
 
+/// The data directory, for handlers that store files.
+#[derive(Debug, Clone)]
+pub struct DataDir(pub std::path::PathBuf);
+
 impl AppState {
-    pub fn new(pool: DbPool) -> AppState {
+    pub fn new(pool: DbPool, data_dir: std::path::PathBuf) -> AppState {
         let document = api_document();
         let route_table = RouteTable::from_openapi(&document.doc, PAGES);
         AppState {
@@ -244,6 +250,7 @@ impl AppState {
             metrics: web::Data::new(Metrics::default()),
             document: web::Data::new(document),
             route_table: web::Data::new(route_table),
+            data_dir: web::Data::new(DataDir(data_dir)),
         }
     }
 }
@@ -268,6 +275,7 @@ pub fn app(
         .app_data(state.metrics)
         .app_data(state.document)
         .app_data(state.route_table)
+        .app_data(state.data_dir)
         .app_data(body::query_config())
         .app_data(body::path_config())
         .route("/docs", web::get().to(ops::docs))
