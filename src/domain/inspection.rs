@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::sampling::{self, Aql, InspectionLevel, SamplingError, Severity};
+
 /// ISO 2859-1 clause 3.1.7 classifies nonconformities by seriousness; depot
 /// uses the three customary classes, each with its own AQL and plan.
 #[derive(
@@ -198,6 +200,84 @@ pub struct ClassPlan {
     pub accept: u32,
     /// Re: the lot is rejected for this class with this many defects or more.
     pub reject: u32,
+    /// The whole lot is inspected: the plan's sample is as large as the lot.
+    #[serde(default)]
+    pub hundred_percent: bool,
+}
+
+/// The AQL a template writes for "any defect of this class rejects the lot".
+pub const ZERO_ACCEPTANCE: &str = "0";
+
+/// Parses a template's AQL: [`ZERO_ACCEPTANCE`] or one of ISO 2859-1's
+/// preferred AQLs; answers the normalised text.
+pub fn parse_template_aql(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw == ZERO_ACCEPTANCE {
+        return Ok(ZERO_ACCEPTANCE.to_string());
+    }
+    Aql::parse(raw)
+        .map(|aql| aql.as_str().to_string())
+        .map_err(|e| format!("{e}, or 0 for zero acceptance"))
+}
+
+/// The plan one class is judged by, for a lot of `lot_size` units.
+///
+/// A preferred AQL takes ISO 2859-1 clause 10's single sampling plan (Table 1,
+/// then Table 2-A or 2-B, arrows followed). AQL `0` is not an AQL of the
+/// standard but the customary zero-acceptance rule for critical defects
+/// (clause 3.1.8 leaves critical classes to the responsible authority): the
+/// code letter's sample size with Ac 0, Re 1; the whole lot when that sample is
+/// as large as the lot.
+pub fn class_plan(
+    lot_size: u32,
+    level: InspectionLevel,
+    aql: &str,
+    severity: Severity,
+) -> Result<ClassPlan, String> {
+    if lot_size == 0 {
+        return Err(SamplingError::ZeroLotSize.to_string());
+    }
+    if aql == ZERO_ACCEPTANCE {
+        let letter = sampling::code_letter(lot_size, level);
+        let hundred_percent = letter.sample_size() >= lot_size;
+        return Ok(ClassPlan {
+            aql: ZERO_ACCEPTANCE.to_string(),
+            code_letter: letter.as_str().to_string(),
+            plan_letter: letter.as_str().to_string(),
+            sample_size: letter.sample_size().min(lot_size),
+            accept: 0,
+            reject: 1,
+            hundred_percent,
+        });
+    }
+    let parsed = Aql::parse(aql).map_err(|e| e.to_string())?;
+    let plan = sampling::plan(lot_size, level, parsed, severity).map_err(|e| e.to_string())?;
+    Ok(ClassPlan {
+        aql: parsed.as_str().to_string(),
+        code_letter: plan.code_letter.as_str().to_string(),
+        plan_letter: plan.plan_letter.as_str().to_string(),
+        sample_size: plan.sample_size,
+        accept: plan.accept,
+        reject: plan.reject,
+        hundred_percent: plan.hundred_percent,
+    })
+}
+
+/// The plans of the classes a template checks for (a class without checks
+/// can find no defects, so it gets no plan).
+pub fn class_plans(
+    lot_size: u32,
+    level: InspectionLevel,
+    severity: Severity,
+    aqls: &[(DefectClass, &str)],
+) -> Result<BTreeMap<DefectClass, ClassPlan>, String> {
+    aqls.iter()
+        .map(|(class, aql)| {
+            class_plan(lot_size, level, aql, severity)
+                .map(|plan| (*class, plan))
+                .map_err(|e| format!("{}: {e}", class.as_str()))
+        })
+        .collect()
 }
 
 /// The verdict of one class and of the lot.
@@ -244,6 +324,74 @@ pub fn verdict(
     (lot, results)
 }
 
+/// Where depot serves an uploaded evidence file.
+pub const EVIDENCE_PATH: &str = "/api/v1/evidence/";
+
+/// Whether `sha256` is a SHA-256 as depot writes it: 64 lowercase hex digits.
+pub fn is_sha256(sha256: &str) -> bool {
+    sha256.len() == 64 && sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The SHA-256 named by a depot evidence URI (`/api/v1/evidence/<sha256>`).
+pub fn evidence_sha_in_uri(uri: &str) -> Option<&str> {
+    uri.strip_prefix(EVIDENCE_PATH).filter(|sha| is_sha256(sha))
+}
+
+/// A piece of evidence an inspector cites: a depot upload or a file
+/// elsewhere, with the hash of its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRef {
+    pub uri: String,
+    pub sha256: String,
+    /// The evidence is a depot upload (its file must exist).
+    pub ours: bool,
+}
+
+/// Checks one evidence reference: an `http(s)://` URI or a depot evidence
+/// path of at most 2,000 characters, and a SHA-256 (case-insensitive; kept
+/// lowercase) that matches the path of a depot upload.
+pub fn check_evidence(uri: &str, sha256: &str) -> Result<EvidenceRef, (&'static str, String)> {
+    let uri = uri.trim();
+    let sha = sha256.trim().to_ascii_lowercase();
+    if !is_sha256(&sha) {
+        return Err(("sha256", "must be a SHA-256: 64 hexadecimal digits".into()));
+    }
+    if uri.is_empty() || uri.len() > 2000 || uri.chars().any(|c| c.is_control() || c == ' ') {
+        return Err((
+            "uri",
+            "must be a URI of 1 to 2000 characters without spaces".into(),
+        ));
+    }
+    if let Some(named) = evidence_sha_in_uri(uri) {
+        if named != sha {
+            return Err((
+                "sha256",
+                "does not match the SHA-256 in the evidence URI".into(),
+            ));
+        }
+        return Ok(EvidenceRef {
+            uri: uri.to_string(),
+            sha256: sha,
+            ours: true,
+        });
+    }
+    let lower = uri.to_ascii_lowercase();
+    let remote = ["https://", "http://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len());
+    if !remote {
+        return Err((
+            "uri",
+            format!("must be an http(s) URI or a depot upload ({EVIDENCE_PATH}<sha256>)"),
+        ));
+    }
+    Ok(EvidenceRef {
+        uri: uri.to_string(),
+        sha256: sha,
+        ours: false,
+    })
+}
+
 /// Units that must be inspected: the largest sample of any class's plan,
 /// since one sample serves every class.
 pub fn required_units(plans: &BTreeMap<DefectClass, ClassPlan>) -> u32 {
@@ -262,6 +410,7 @@ mod tests {
             sample_size,
             accept,
             reject: accept + 1,
+            hundred_percent: false,
         }
     }
 
@@ -288,6 +437,57 @@ mod tests {
     fn any_critical_defect_rejects_the_lot() {
         let one_critical = BTreeMap::from([(DefectClass::Critical, 1)]);
         assert_eq!(verdict(&plans(), &one_critical).0, Verdict::Rejected);
+    }
+
+    #[test]
+    fn zero_acceptance_uses_the_code_letters_sample() {
+        // 1,000 units at level II: code letter J, n = 80 (Table 1, Table 2-A).
+        let p = class_plan(1000, InspectionLevel::II, "0", Severity::Normal).unwrap();
+        assert_eq!((p.code_letter.as_str(), p.sample_size), ("J", 80));
+        assert_eq!((p.accept, p.reject, p.hundred_percent), (0, 1, false));
+        // 10 units: letter B, n = 3.
+        let small = class_plan(10, InspectionLevel::II, "0", Severity::Tightened).unwrap();
+        assert_eq!((small.code_letter.as_str(), small.sample_size), ("B", 3));
+        // 2 units at level III: letter B (n = 3) exceeds the lot: inspect all.
+        let all = class_plan(2, InspectionLevel::III, "0", Severity::Normal).unwrap();
+        assert_eq!((all.sample_size, all.hundred_percent), (2, true));
+    }
+
+    #[test]
+    fn a_preferred_aql_takes_the_standards_plan() {
+        // 1,000 units, level II, AQL 2.5: J, n = 80, Ac 5 Re 6 normal; Ac 3 Re 4 tightened.
+        let normal = class_plan(1000, InspectionLevel::II, "2.5", Severity::Normal).unwrap();
+        assert_eq!((normal.sample_size, normal.accept, normal.reject), (80, 5, 6));
+        let tight = class_plan(1000, InspectionLevel::II, "2.5", Severity::Tightened).unwrap();
+        assert_eq!((tight.sample_size, tight.accept, tight.reject), (80, 3, 4));
+        assert!(class_plan(1000, InspectionLevel::II, "3.0", Severity::Normal).is_err());
+        assert!(class_plan(0, InspectionLevel::II, "0", Severity::Normal).is_err());
+    }
+
+    #[test]
+    fn template_aqls_are_zero_or_preferred() {
+        assert_eq!(parse_template_aql(" 0 ").unwrap(), "0");
+        assert_eq!(parse_template_aql("2.5").unwrap(), "2.5");
+        assert!(parse_template_aql("0.0").is_err());
+        assert!(parse_template_aql("3").is_err());
+    }
+
+    #[test]
+    fn evidence_is_an_upload_or_a_web_uri_with_its_hash() {
+        let sha = "ab".repeat(32);
+        let ours = check_evidence(&format!("/api/v1/evidence/{sha}"), &sha.to_uppercase()).unwrap();
+        assert!(ours.ours);
+        assert_eq!(ours.sha256, sha);
+        let theirs = check_evidence("https://photos.example/1.jpg", &sha).unwrap();
+        assert!(!theirs.ours);
+        let other = "cd".repeat(32);
+        assert_eq!(
+            check_evidence(&format!("/api/v1/evidence/{sha}"), &other).unwrap_err().0,
+            "sha256"
+        );
+        assert_eq!(check_evidence("ftp://x/1", &sha).unwrap_err().0, "uri");
+        assert_eq!(check_evidence("https://", &sha).unwrap_err().0, "uri");
+        assert_eq!(check_evidence("https://x/1", "abc").unwrap_err().0, "sha256");
     }
 
     #[test]
