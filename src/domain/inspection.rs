@@ -329,7 +329,10 @@ pub const EVIDENCE_PATH: &str = "/api/v1/evidence/";
 
 /// Whether `sha256` is a SHA-256 as depot writes it: 64 lowercase hex digits.
 pub fn is_sha256(sha256: &str) -> bool {
-    sha256.len() == 64 && sha256.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The SHA-256 named by a depot evidence URI (`/api/v1/evidence/<sha256>`).
@@ -457,7 +460,10 @@ mod tests {
     fn a_preferred_aql_takes_the_standards_plan() {
         // 1,000 units, level II, AQL 2.5: J, n = 80, Ac 5 Re 6 normal; Ac 3 Re 4 tightened.
         let normal = class_plan(1000, InspectionLevel::II, "2.5", Severity::Normal).unwrap();
-        assert_eq!((normal.sample_size, normal.accept, normal.reject), (80, 5, 6));
+        assert_eq!(
+            (normal.sample_size, normal.accept, normal.reject),
+            (80, 5, 6)
+        );
         let tight = class_plan(1000, InspectionLevel::II, "2.5", Severity::Tightened).unwrap();
         assert_eq!((tight.sample_size, tight.accept, tight.reject), (80, 3, 4));
         assert!(class_plan(1000, InspectionLevel::II, "3.0", Severity::Normal).is_err());
@@ -482,12 +488,17 @@ mod tests {
         assert!(!theirs.ours);
         let other = "cd".repeat(32);
         assert_eq!(
-            check_evidence(&format!("/api/v1/evidence/{sha}"), &other).unwrap_err().0,
+            check_evidence(&format!("/api/v1/evidence/{sha}"), &other)
+                .unwrap_err()
+                .0,
             "sha256"
         );
         assert_eq!(check_evidence("ftp://x/1", &sha).unwrap_err().0, "uri");
         assert_eq!(check_evidence("https://", &sha).unwrap_err().0, "uri");
-        assert_eq!(check_evidence("https://x/1", "abc").unwrap_err().0, "sha256");
+        assert_eq!(
+            check_evidence("https://x/1", "abc").unwrap_err().0,
+            "sha256"
+        );
     }
 
     #[test]

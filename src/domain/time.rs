@@ -49,7 +49,10 @@ mod tests {
     fn instants_are_rfc3339_or_dates_in_utc() {
         let t = parse_instant("2026-11-25T10:00:00+02:00").unwrap();
         assert_eq!(rfc3339(&t), "2026-11-25T08:00:00Z");
-        assert_eq!(rfc3339(&parse_instant("2026-11-25").unwrap()), "2026-11-25T00:00:00Z");
+        assert_eq!(
+            rfc3339(&parse_instant("2026-11-25").unwrap()),
+            "2026-11-25T00:00:00Z"
+        );
         assert!(parse_instant("25/11/2026").is_err());
         assert!(parse_instant("2026-13-01").is_err());
     }

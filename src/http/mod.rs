@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod carriers;
 pub mod catalog;
+pub mod inspections;
 pub mod merchants;
 pub mod metrics;
 pub mod ops;
@@ -100,7 +101,15 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(receiving::arrival)
                 .service(receiving::list_lots)
                 .service(receiving::get_lot)
-                .service(sampling::sampling_plan),
+                .service(sampling::sampling_plan)
+                .service(inspections::start)
+                .service(inspections::list_for_lot)
+                .service(inspections::get_inspection)
+                .service(inspections::record_results)
+                .service(inspections::correct)
+                .service(inspections::disposition)
+                .service(inspections::switching_state)
+                .service(inspections::resume),
         );
 }
 
@@ -122,7 +131,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "partners", description = "Merchants and carriers"),
         (name = "catalog", description = "SKUs and locations"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
-        (name = "inspection", description = "ISO 2859-1 sampling"),
+        (name = "inspection", description = "ISO 2859-1 sampling and switching, inspections, evidence, dispositions"),
     )
 )]
 struct ApiDoc;

@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::schema::{inspections, locations, lots, receipt_lines, skus, stock};
+use crate::db::schema::{
+    inspections, locations, lot_dispositions, lots, receipt_lines, skus, stock,
+};
 use crate::db::AnyConnection;
 use crate::domain::access::Principal;
 use crate::domain::gs1::Gtin;
@@ -22,6 +24,22 @@ pub struct LotStock {
     pub location_kind: String,
     pub on_hand: i64,
     pub reserved: i64,
+}
+
+/// What was done with a quarantined lot.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LotDisposition {
+    /// return, scrap or screen.
+    pub action: String,
+    /// Screen: the units found good and accepted; otherwise 0.
+    pub good_qty: i64,
+    /// Units that left: returned to the merchant or scrapped.
+    pub removed_qty: i64,
+    pub notes: Option<String>,
+    #[serde(serialize_with = "time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    pub created_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -44,6 +62,8 @@ pub struct Lot {
     pub receipt_id: String,
     /// The inspection the lot's status follows (the newest), if any.
     pub inspection_id: Option<String>,
+    /// The disposition of a quarantined lot, once taken.
+    pub disposition: Option<LotDisposition>,
     #[serde(serialize_with = "time::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
@@ -61,16 +81,28 @@ pub struct LotRow {
     pub lot_code: String,
     pub status: LotStatus,
     pub received_qty: i64,
+    /// The receipt the lot arrived on: the business transaction of its events.
+    pub receipt_id: String,
     /// The lot's EPC class for trace events.
     pub what_class: String,
 }
 
-type LotRowTuple = (String, String, String, String, String, i64, Option<String>);
+type LotRowTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    String,
+);
 
 /// Reads a lot for a change; another merchant's lot is a 404.
 pub fn row(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<LotRow, AppError> {
     let found: Option<LotRowTuple> = lots::table
         .inner_join(skus::table)
+        .inner_join(receipt_lines::table)
         .filter(lots::id.eq(id))
         .select((
             lots::id,
@@ -80,10 +112,12 @@ pub fn row(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<LotRow
             lots::status,
             lots::received_qty,
             skus::gtin,
+            receipt_lines::receipt_id,
         ))
         .first(conn)
         .optional()?;
-    let Some((id, merchant_id, sku_id, lot_code, status, received_qty, gtin)) = found else {
+    let Some((id, merchant_id, sku_id, lot_code, status, received_qty, gtin, receipt_id)) = found
+    else {
         return Err(AppError::not_found("lot", id));
     };
     if !who.sees_merchant(&merchant_id) {
@@ -102,6 +136,7 @@ pub fn row(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<LotRow
         lot_code,
         status,
         received_qty,
+        receipt_id,
         what_class,
     })
 }
@@ -215,6 +250,37 @@ fn to_lot(conn: &mut AnyConnection, t: LotTuple) -> Result<Lot, AppError> {
         .select(inspections::id)
         .first(conn)
         .optional()?;
+    type DispositionTuple = (
+        String,
+        i64,
+        i64,
+        Option<String>,
+        NaiveDateTime,
+        Option<String>,
+    );
+    let disposition: Option<DispositionTuple> = lot_dispositions::table
+        .filter(lot_dispositions::lot_id.eq(&id))
+        .order(lot_dispositions::id.desc())
+        .select((
+            lot_dispositions::action,
+            lot_dispositions::good_qty,
+            lot_dispositions::removed_qty,
+            lot_dispositions::notes,
+            lot_dispositions::created_at,
+            lot_dispositions::created_by,
+        ))
+        .first(conn)
+        .optional()?;
+    let disposition = disposition.map(
+        |(action, good_qty, removed_qty, notes, created_at, created_by)| LotDisposition {
+            action,
+            good_qty,
+            removed_qty,
+            notes,
+            created_at,
+            created_by,
+        },
+    );
     Ok(Lot {
         on_hand: stock.iter().map(|s| s.2).sum(),
         stock: stock
@@ -239,6 +305,7 @@ fn to_lot(conn: &mut AnyConnection, t: LotTuple) -> Result<Lot, AppError> {
         expiry_date,
         receipt_id,
         inspection_id,
+        disposition,
         created_at,
         updated_at,
     })

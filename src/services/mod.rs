@@ -9,8 +9,10 @@
 pub mod access;
 pub mod carriers;
 pub mod catalog;
+pub mod inspections;
 pub mod ledger;
 pub mod lots;
 pub mod merchants;
 pub mod receiving;
+pub mod switching;
 pub mod trace;

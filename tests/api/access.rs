@@ -41,7 +41,79 @@ struct Fixture {
     receipt_id: String,
     /// An announced receipt per role, for that role's arrival row: (role, receipt id, line id).
     arrivals: Vec<(&'static str, String, String)>,
+    /// Inspection objects per role, so each allowed role's write succeeds.
+    inspecting: Vec<(&'static str, InspectionObjects)>,
     tokens: Vec<(&'static str, String)>,
+}
+
+/// Per role: a received lot (to start), an inspection in progress (to
+/// finish), a finished one (to correct) and a quarantined lot (to dispose of).
+#[derive(Default, Clone)]
+struct InspectionObjects {
+    received_lot: String,
+    in_progress: String,
+    in_progress_units: i64,
+    finished: String,
+    quarantined_lot: String,
+}
+
+async fn inspection_objects(app: &TestApp, merchant_id: &str, role: &str) -> InspectionObjects {
+    let token = &app.admin_token;
+    let receipt = app
+        .post(
+            "/api/v1/receipts",
+            token,
+            json!({"merchant_id": merchant_id, "reference": format!("INSP-{role}"),
+                   "lines": (0..4).map(|i| json!({"sku_code": "S1", "lot_code": format!("I{i}"), "expected_qty": 10})).collect::<Vec<_>>()}),
+        )
+        .await
+        .ok(201);
+    let counts: Vec<Value> = receipt["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| json!({"line_id": l["id"], "received_qty": 10}))
+        .collect();
+    let arrived = app
+        .post(
+            &format!(
+                "/api/v1/receipts/{}/arrival",
+                receipt["id"].as_str().unwrap()
+            ),
+            token,
+            json!({"lines": counts}),
+        )
+        .await
+        .ok(200);
+    let lot = |i: usize| arrived["lots"][i]["id"].as_str().unwrap().to_string();
+    let mut started = Vec::new();
+    for i in 1..4 {
+        started.push(
+            app.post(
+                &format!("/api/v1/lots/{}/inspections", lot(i)),
+                token,
+                json!({}),
+            )
+            .await
+            .ok(201),
+        );
+    }
+    for (inspection, defects) in [(&started[1], 0), (&started[2], 10)] {
+        app.post(
+            &format!("/api/v1/inspections/{}/results", inspection["id"].as_str().unwrap()),
+            token,
+            json!({"inspected_qty": 10, "findings": [{"check_code": "safety", "defects": defects}]}),
+        )
+        .await
+        .ok(200);
+    }
+    InspectionObjects {
+        received_lot: lot(0),
+        in_progress: started[0]["id"].as_str().unwrap().to_string(),
+        in_progress_units: started[0]["required_units"].as_i64().unwrap(),
+        finished: started[1]["id"].as_str().unwrap().to_string(),
+        quarantined_lot: lot(3),
+    }
 }
 
 /// Announces a receipt of one line of SKU `S1` as admin; returns (receipt id, line id).
@@ -85,15 +157,18 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .ok(200);
     let mut arrivals = Vec::new();
+    let mut inspecting = Vec::new();
     for role in ["admin", "staff", "merchant", "carrier"] {
         let (id, line) = announce(app, &merchant_id, &format!("ASN-{role}")).await;
         arrivals.push((role, id, line));
+        inspecting.push((role, inspection_objects(app, &merchant_id, role).await));
     }
     Fixture {
         sku_id: sku["id"].as_str().unwrap().to_string(),
         lot_id: arrived["lots"][0]["id"].as_str().unwrap().to_string(),
         receipt_id,
         arrivals,
+        inspecting,
         merchant_id,
         carrier_id,
         tokens: vec![
@@ -114,7 +189,79 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
         .find(|(r, _, _)| *r == role)
         .map(|(_, id, line)| (id.clone(), line.clone()))
         .unwrap_or_default();
+    let insp = f
+        .inspecting
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, objects)| objects.clone())
+        .unwrap_or_default();
     vec![
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/lots/{}/inspections", insp.received_lot),
+            template: "/api/v1/lots/{id}/inspections",
+            body: Some(json!({})),
+            allowed: &["admin", "staff"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/lots/{}/inspections", f.lot_id),
+            template: "/api/v1/lots/{id}/inspections",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/inspections/{}", insp.finished),
+            template: "/api/v1/inspections/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/inspections/{}/results", insp.in_progress),
+            template: "/api/v1/inspections/{id}/results",
+            body: Some(json!({"inspected_qty": insp.in_progress_units.max(1), "findings": []})),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/inspections/{}/correction", insp.finished),
+            template: "/api/v1/inspections/{id}/correction",
+            body: Some(json!({})),
+            allowed: &["admin", "staff"],
+            success: 201,
+        },
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/lots/{}/disposition", insp.quarantined_lot),
+            template: "/api/v1/lots/{id}/disposition",
+            body: Some(json!({"action": "scrap"})),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/skus/{}/inspection-switching", f.sku_id),
+            template: "/api/v1/skus/{id}/inspection-switching",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        // Inspection of the SKU is not discontinued, so the admin passes the
+        // role check and meets the state check: 409.
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/skus/{}/inspection-switching/resume", f.sku_id),
+            template: "/api/v1/skus/{id}/inspection-switching/resume",
+            body: Some(json!({"reason": "supplier fixed the sealing line"})),
+            allowed: &["admin"],
+            success: 409,
+        },
         Endpoint {
             method: "GET",
             path: "/api/v1/sampling-plan?lot_size=1000&aql=2.5".into(),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod inspection;
 mod migrations;
 mod operations;
 mod partners;

@@ -1,0 +1,274 @@
+//! Where each merchant × SKU stands in ISO 2859-1's switching scheme
+//! (clause 9), worked out from its inspection history every time it is
+//! needed, and the admin's decision that resumes discontinued inspection.
+//!
+//! Nothing stores the state: it is [`switching::current_state`] over the
+//! history, so a corrected verdict changes it the way the standard's record
+//! would. A SKU belongs to one merchant, so the SKU is the merchant × SKU.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::{inspection_resumptions, inspections, lots, skus};
+use crate::db::{self, AnyConnection};
+use crate::domain::access::Principal;
+use crate::domain::ids::new_id;
+use crate::domain::inspection::Verdict;
+use crate::domain::switching::{
+    self, check_event, HistoryEvent, LotOutcome, SwitchState, SwitchStatus,
+};
+use crate::domain::time;
+use crate::error::AppError;
+
+/// One entry of the history, with the state it led to.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryItem {
+    #[serde(serialize_with = "time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: NaiveDateTime,
+    /// lot_accepted, lot_not_accepted or resumed.
+    pub event: String,
+    pub lot_id: Option<String>,
+    pub lot_code: Option<String>,
+    /// The inspection whose verdict counts (the newest correction, if any).
+    pub inspection_id: Option<String>,
+    /// Why inspection was resumed.
+    pub reason: Option<String>,
+    /// The token that resumed inspection.
+    pub by: Option<String>,
+    /// normal, tightened or discontinued, after this entry.
+    pub state_after: String,
+}
+
+/// A SKU's place in the switching scheme and the history behind it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SwitchingView {
+    pub sku_id: String,
+    pub sku_code: String,
+    pub merchant_id: String,
+    /// normal, tightened or discontinued.
+    pub state: String,
+    /// The table new lots are sampled by (normal: 2-A, tightened: 2-B);
+    /// null while inspection is discontinued.
+    pub severity: Option<String>,
+    /// Normal: outcomes of the latest lots (at most 5, oldest first);
+    /// 2 not accepted among them switch to tightened (clause 9.3.2).
+    pub recent_on_normal: Vec<String>,
+    /// Tightened: accepted in a row; 5 switch back to normal (clause 9.3.3).
+    pub consecutive_accepted_on_tightened: u32,
+    /// Tightened: not accepted since tightening; 5 discontinue (clause 9.4).
+    pub not_accepted_on_tightened: u32,
+    /// Oldest first.
+    pub history: Vec<HistoryItem>,
+}
+
+/// Takes the SKU's row lock (PostgreSQL) for the rest of the transaction, so
+/// that verdicts and resumptions of one SKU are decided one at a time and
+/// each sees the history the previous one left. SQLite writers are serial
+/// already.
+pub fn lock_sku(conn: &mut AnyConnection, sku_id: &str) -> Result<(), AppError> {
+    diesel::update(skus::table.find(sku_id))
+        .set(skus::id.eq(skus::id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The switching status of a SKU now.
+pub fn status(conn: &mut AnyConnection, sku_id: &str) -> Result<SwitchStatus, AppError> {
+    let events: Vec<HistoryEvent> = history(conn, sku_id)?.into_iter().map(|h| h.0).collect();
+    Ok(switching::current_state(&events))
+}
+
+/// The SKU's place in the scheme; another merchant's SKU is a 404.
+pub fn view(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    sku_id: &str,
+) -> Result<SwitchingView, AppError> {
+    let found: Option<(String, String, String)> = skus::table
+        .find(sku_id)
+        .select((skus::id, skus::code, skus::merchant_id))
+        .first(conn)
+        .optional()?;
+    let Some((sku_id, sku_code, merchant_id)) = found.filter(|s| who.sees_merchant(&s.2)) else {
+        return Err(AppError::not_found("SKU", sku_id));
+    };
+    let mut status = SwitchStatus::start();
+    let mut items = Vec::new();
+    for (event, mut item) in history(conn, &sku_id)? {
+        status = switching::next(status, event);
+        item.state_after = status.state.as_str().to_string();
+        items.push(item);
+    }
+    Ok(SwitchingView {
+        sku_id,
+        sku_code,
+        merchant_id,
+        state: status.state.as_str().to_string(),
+        severity: status.state.severity().map(|s| s.as_str().to_string()),
+        recent_on_normal: status
+            .recent_on_normal
+            .iter()
+            .map(|o| outcome_name(*o).to_string())
+            .collect(),
+        consecutive_accepted_on_tightened: status.consecutive_accepted_on_tightened,
+        not_accepted_on_tightened: status.not_accepted_on_tightened,
+        history: items,
+    })
+}
+
+/// Clause 9.4: the responsible authority resumes discontinued inspection
+/// (on tightened inspection). Only while discontinued; otherwise a 409.
+pub fn resume(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    sku_id: &str,
+    reason: &str,
+) -> Result<SwitchingView, AppError> {
+    db::write(conn, |c| {
+        // Visibility and existence first: an unknown SKU is a 404.
+        view(c, who, sku_id)?;
+        lock_sku(c, sku_id)?;
+        let now = status(c, sku_id)?;
+        check_event(&now, HistoryEvent::Resumed)
+            .map_err(|e| AppError::InvalidState(e.to_string()))?;
+        diesel::insert_into(inspection_resumptions::table)
+            .values((
+                inspection_resumptions::id.eq(new_id("res")),
+                inspection_resumptions::sku_id.eq(sku_id),
+                inspection_resumptions::reason.eq(reason),
+                inspection_resumptions::created_at.eq(time::now()),
+                inspection_resumptions::created_by.eq(&who.token_id),
+            ))
+            .execute(c)?;
+        view(c, who, sku_id)
+    })
+}
+
+/// The 409 for a lot of a SKU whose inspection is discontinued.
+pub fn discontinued(sku_id: &str) -> AppError {
+    AppError::InvalidState(format!(
+        "inspection of SKU {sku_id} is discontinued after 5 lots not accepted on tightened \
+         inspection (ISO 2859-1 clause 9.4); an admin must resume it \
+         (POST /api/v1/skus/{sku_id}/inspection-switching/resume) before its lots can be inspected"
+    ))
+}
+
+fn outcome_name(outcome: LotOutcome) -> &'static str {
+    match outcome {
+        LotOutcome::Accepted => "accepted",
+        LotOutcome::NotAccepted => "not_accepted",
+    }
+}
+
+type FinishedRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<NaiveDateTime>,
+);
+
+/// The SKU's history, oldest first: one outcome per lot on original
+/// inspection (clause 9.3), dated when that inspection finished and judged by
+/// the newest finished correction of it; and the resumptions.
+fn history(
+    conn: &mut AnyConnection,
+    sku_id: &str,
+) -> Result<Vec<(HistoryEvent, HistoryItem)>, AppError> {
+    let finished: Vec<FinishedRow> = inspections::table
+        .inner_join(lots::table)
+        .filter(lots::sku_id.eq(sku_id))
+        .filter(inspections::status.eq("finished"))
+        .select((
+            inspections::id,
+            inspections::lot_id,
+            lots::lot_code,
+            inspections::supersedes_id,
+            inspections::verdict,
+            inspections::finished_at,
+        ))
+        .load(conn)?;
+    let correction_of: HashMap<&str, &FinishedRow> = finished
+        .iter()
+        .filter_map(|row| row.3.as_deref().map(|old| (old, row)))
+        .collect();
+    let mut entries: Vec<(HistoryEvent, HistoryItem)> = Vec::new();
+    for original in finished.iter().filter(|row| row.3.is_none()) {
+        let mut newest = original;
+        while let Some(next) = correction_of.get(newest.0.as_str()) {
+            newest = next;
+        }
+        let accepted = newest.4.as_deref() == Some(Verdict::Accepted.as_str());
+        let outcome = if accepted {
+            LotOutcome::Accepted
+        } else {
+            LotOutcome::NotAccepted
+        };
+        let at = original.5.ok_or_else(|| {
+            AppError::Internal(format!("finished inspection {} has no time", original.0))
+        })?;
+        entries.push((
+            HistoryEvent::Lot(outcome),
+            HistoryItem {
+                at,
+                event: format!("lot_{}", outcome_name(outcome)),
+                lot_id: Some(original.1.clone()),
+                lot_code: Some(original.2.clone()),
+                inspection_id: Some(newest.0.clone()),
+                reason: None,
+                by: None,
+                state_after: String::new(),
+            },
+        ));
+    }
+    let resumptions: Vec<(String, String, NaiveDateTime, Option<String>)> =
+        inspection_resumptions::table
+            .filter(inspection_resumptions::sku_id.eq(sku_id))
+            .select((
+                inspection_resumptions::id,
+                inspection_resumptions::reason,
+                inspection_resumptions::created_at,
+                inspection_resumptions::created_by,
+            ))
+            .load(conn)?;
+    for (_, reason, at, by) in resumptions {
+        entries.push((
+            HistoryEvent::Resumed,
+            HistoryItem {
+                at,
+                event: "resumed".into(),
+                lot_id: None,
+                lot_code: None,
+                inspection_id: None,
+                reason: Some(reason),
+                by,
+                state_after: String::new(),
+            },
+        ));
+    }
+    // Ids sort by creation time too, so they settle ties of the same microsecond.
+    entries.sort_by(|a, b| {
+        (a.1.at, a.1.inspection_id.as_deref()).cmp(&(b.1.at, b.1.inspection_id.as_deref()))
+    });
+    Ok(entries)
+}
+
+/// Whether new lots of the SKU may be inspected.
+pub fn severity_now(
+    conn: &mut AnyConnection,
+    sku_id: &str,
+) -> Result<crate::domain::sampling::Severity, AppError> {
+    let now = status(conn, sku_id)?;
+    match now.state {
+        SwitchState::Discontinued => Err(discontinued(sku_id)),
+        state => state
+            .severity()
+            .ok_or_else(|| AppError::Internal(format!("state {state} has no severity"))),
+    }
+}
