@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod ops;
 pub mod problems;
 pub mod receiving;
+pub mod reports;
 pub mod sampling;
 pub mod tokens;
 
@@ -109,7 +110,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(inspections::correct)
                 .service(inspections::disposition)
                 .service(inspections::switching_state)
-                .service(inspections::resume),
+                .service(inspections::resume)
+                .service(reports::inspections)
+                .service(reports::quality),
         );
 }
 

@@ -14,5 +14,6 @@ pub mod ledger;
 pub mod lots;
 pub mod merchants;
 pub mod receiving;
+pub mod reports;
 pub mod switching;
 pub mod trace;

@@ -252,6 +252,22 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff", "merchant"],
             success: 200,
         },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/reports/inspections?format=csv".into(),
+            template: "/api/v1/reports/inspections",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/reports/inspection-quality".into(),
+            template: "/api/v1/reports/inspection-quality",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
         // Inspection of the SKU is not discontinued, so the admin passes the
         // role check and meets the state check: 409.
         Endpoint {

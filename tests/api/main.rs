@@ -10,6 +10,7 @@ mod operations;
 mod partners;
 mod problems;
 mod receiving;
+mod reports;
 mod sampling;
 mod startup;
 mod switching;
