@@ -245,6 +245,23 @@ pub fn revoke(conn: &mut AnyConnection, revoked_by: &str, id: &str) -> Result<To
         if token.revoked_at.is_some() {
             return Ok(token);
         }
+        if token.role == Role::Admin {
+            // Lock the active admin tokens (PostgreSQL row locks; SQLite writers
+            // are serial) so two admins revoking each other cannot both succeed.
+            let active_admins = diesel::update(
+                api_tokens::table
+                    .filter(api_tokens::role.eq(Role::Admin.as_str()))
+                    .filter(api_tokens::revoked_at.is_null()),
+            )
+            .set(api_tokens::id.eq(api_tokens::id))
+            .execute(c)?;
+            if active_admins <= 1 {
+                return Err(AppError::InvalidState(
+                    "this is the last active admin token; issue another admin token before                      revoking it (or use `depot admin token --role admin`)"
+                        .into(),
+                ));
+            }
+        }
         diesel::update(api_tokens::table.find(id))
             .set((
                 api_tokens::revoked_at.eq(time::now()),

@@ -14,6 +14,7 @@ on_both_backends!(
     tokens_are_stored_only_as_their_sha256,
     a_revoked_token_is_refused,
     revoking_twice_changes_nothing,
+    the_last_admin_token_cannot_be_revoked,
     no_or_malformed_bearer_header_is_401,
     token_role_bindings_are_validated,
     writes_record_the_token_that_made_them,
@@ -791,4 +792,44 @@ async fn concurrent_first_starts_create_one_admin_token(app: TestApp) {
         created, 1,
         "exactly one start creates the first admin token"
     );
+}
+
+async fn the_last_admin_token_cannot_be_revoked(app: TestApp) {
+    let tokens = app.get("/api/v1/tokens", &app.admin_token).await.ok(200);
+    let own = tokens["items"][0]["id"].as_str().unwrap().to_string();
+
+    let problem = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{own}"),
+            Some(&app.admin_token),
+            None,
+        )
+        .await
+        .problem(409);
+
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("last active admin"));
+    app.get("/api/v1/tokens", &app.admin_token).await.ok(200);
+    // With a second admin token, the first can go, and then the second is the last.
+    let (second_id, second) = app.token("admin", None, None).await;
+    let reply = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{own}"),
+            Some(&second),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.text);
+    app.call(
+        "DELETE",
+        &format!("/api/v1/tokens/{second_id}"),
+        Some(&second),
+        None,
+    )
+    .await
+    .problem(409);
 }
