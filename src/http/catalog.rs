@@ -104,7 +104,9 @@ pub async fn create_sku(
 #[into_params(parameter_in = Query)]
 pub struct SkuQuery {
     pub merchant_id: Option<String>,
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -199,7 +201,9 @@ pub async fn create_location(
 #[into_params(parameter_in = Query)]
 pub struct LocationQuery {
     pub kind: Option<String>,
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

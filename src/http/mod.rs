@@ -40,8 +40,10 @@ use problems::RouteTable;
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// The `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
     pub cursor: Option<String>,
     /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

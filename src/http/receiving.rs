@@ -161,7 +161,9 @@ pub struct LotQuery {
     pub status: Option<String>,
     pub sku_code: Option<String>,
     pub receipt_id: Option<String>,
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

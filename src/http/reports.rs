@@ -26,7 +26,9 @@ pub struct ReportQuery {
     pub sku_code: Option<String>,
     /// json (default; one page) or csv (the whole range).
     pub format: Option<String>,
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
