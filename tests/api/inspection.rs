@@ -17,6 +17,7 @@ on_both_backends!(
     return_and_scrap_empty_the_quarantine_through_the_ledger,
     a_correction_supersedes_and_the_lot_follows_the_newest,
     a_level_can_be_chosen_and_a_bad_one_is_422,
+    racing_results_finish_an_inspection_once,
 );
 
 /// A merchant with a SKU, a staff token and a merchant token.
@@ -709,4 +710,51 @@ async fn a_level_can_be_chosen_and_a_bad_one_is_422(app: TestApp) {
     assert_eq!(started["level"], "S3");
     assert_eq!(started["plans"]["critical"]["code_letter"], "D");
     assert_eq!(started["plans"]["critical"]["sample_size"], 8);
+}
+
+async fn racing_results_finish_an_inspection_once(app: TestApp) {
+    let floor = Floor::new(&app, "TEAHOUSE", "TEA").await;
+    let lots = floor.receive(&app, "TEA", "ASN-1", &[500]).await;
+    let started = floor.start(&app, &lots[0]).await;
+    let path = format!(
+        "/api/v1/inspections/{}/results",
+        started["id"].as_str().unwrap()
+    );
+
+    // Eight inspectors submit at once: half would accept, half reject.
+    let submissions = (0..8).map(|i| {
+        app.post(
+            &path,
+            &floor.staff_token,
+            json!({"inspected_qty": 50, "findings": [{"check_code": "function", "defects": (i % 2) * 4}]}),
+        )
+    });
+    let replies = futures_util::future::join_all(submissions).await;
+
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| [200, 409, 503].contains(s)),
+        "{statuses:?}"
+    );
+    let winner = replies.iter().find(|r| r.status == 200).unwrap().json();
+    let lot = app
+        .get(&format!("/api/v1/lots/{}", lots[0]), &floor.staff_token)
+        .await
+        .ok(200);
+    let expected = if winner["verdict"] == "accepted" {
+        "accepted"
+    } else {
+        "quarantined"
+    };
+    assert_eq!(lot["status"], expected);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM inspection_findings"),
+        5
+    );
+    assert_ledger_matches_stock(&app);
 }
