@@ -2,6 +2,7 @@
 //! unit tests.
 
 pub mod access;
+pub mod evidence;
 pub mod gs1;
 pub mod ids;
 pub mod inspection;

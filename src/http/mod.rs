@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod carriers;
 pub mod catalog;
+pub mod evidence;
 pub mod merchants;
 pub mod metrics;
 pub mod ops;
@@ -100,7 +101,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(receiving::arrival)
                 .service(receiving::list_lots)
                 .service(receiving::get_lot)
-                .service(sampling::sampling_plan),
+                .service(sampling::sampling_plan)
+                .service(evidence::upload_evidence)
+                .service(evidence::get_evidence),
         );
 }
 
@@ -122,7 +125,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "partners", description = "Merchants and carriers"),
         (name = "catalog", description = "SKUs and locations"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
-        (name = "inspection", description = "ISO 2859-1 sampling"),
+        (name = "inspection", description = "ISO 2859-1 sampling, evidence files"),
     )
 )]
 struct ApiDoc;

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod evidence;
 mod migrations;
 mod operations;
 mod partners;
