@@ -89,8 +89,11 @@ impl fmt::Display for EvidenceType {
 /// Why a body is not acceptable evidence.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvidenceError {
-    #[error("the Content-Type must be one of {accepted}, not {given:?}", accepted = EvidenceType::accepted())]
-    UnsupportedType { given: String },
+    #[error("the Content-Type must be one of {accepted}, not {given}", accepted = EvidenceType::accepted())]
+    UnsupportedType {
+        /// The header as sent, quoted, or `no Content-Type`.
+        given: String,
+    },
     #[error(
         "the file's bytes are not a {declared} file (they look like {found}); \
          send one of {accepted} with its own Content-Type",
@@ -110,7 +113,7 @@ pub enum EvidenceError {
 pub fn declared_type(content_type: Option<&str>) -> Result<EvidenceType, EvidenceError> {
     let given = content_type.unwrap_or("");
     EvidenceType::from_content_type(given).ok_or_else(|| EvidenceError::UnsupportedType {
-        given: given.to_string(),
+        given: content_type.map_or("no Content-Type".to_string(), |t| format!("{t:?}")),
     })
 }
 
