@@ -13,6 +13,7 @@ pub mod ops;
 pub mod problems;
 pub mod receiving;
 pub mod sampling;
+pub mod templates;
 pub mod tokens;
 
 use actix_web::body::MessageBody;
@@ -102,6 +103,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(receiving::list_lots)
                 .service(receiving::get_lot)
                 .service(sampling::sampling_plan)
+                .service(templates::create_template)
+                .service(templates::list_templates)
+                .service(templates::get_template)
                 .service(evidence::upload_evidence)
                 .service(evidence::get_evidence),
         );
@@ -125,7 +129,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "partners", description = "Merchants and carriers"),
         (name = "catalog", description = "SKUs and locations"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
-        (name = "inspection", description = "ISO 2859-1 sampling, evidence files"),
+        (name = "inspection", description = "ISO 2859-1 sampling, inspection templates, evidence files"),
     )
 )]
 struct ApiDoc;

@@ -297,6 +297,31 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             success: 200,
         },
         Endpoint {
+            method: "POST",
+            path: "/api/v1/inspection-templates".into(),
+            template: "/api/v1/inspection-templates",
+            body: Some(json!({"category": format!("cat-{role}"), "checks": [
+                {"code": "seal", "description": "Seal intact", "defect_class": "critical"}]})),
+            allowed: &["admin", "staff"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/inspection-templates".into(),
+            template: "/api/v1/inspection-templates",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/inspection-templates/tpl_default".into(),
+            template: "/api/v1/inspection-templates/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
             method: "GET",
             path: format!("/api/v1/evidence/{}", f.evidence_sha),
             template: "/api/v1/evidence/{sha256}",

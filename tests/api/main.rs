@@ -12,3 +12,4 @@ mod problems;
 mod receiving;
 mod sampling;
 mod startup;
+mod templates;
