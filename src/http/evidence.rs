@@ -135,7 +135,7 @@ fn none_match(header: &str, etag: &str) -> bool {
 /// refers to (any other answers 404, as a missing one does).
 #[utoipa::path(
     tag = "inspection",
-    params(("sha256" = String, Path, description = "The file's SHA-256, 64 lowercase hex digits")),
+    params(("sha256" = String, Path, pattern = "^[0-9a-f]{64}$", description = "The file's SHA-256, 64 lowercase hex digits")),
     responses(
         (status = 200, description = "The file, with `ETag: \"<sha256>\"` and an immutable `Cache-Control`",
          content(("image/jpeg"), ("image/png"), ("image/webp"), ("application/pdf"))),

@@ -202,7 +202,9 @@ pub async fn create_template(
 pub struct TemplateQuery {
     /// Only templates of this category.
     pub category: Option<String>,
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
