@@ -324,77 +324,6 @@ pub fn verdict(
     (lot, results)
 }
 
-/// Where depot serves an uploaded evidence file.
-pub const EVIDENCE_PATH: &str = "/api/v1/evidence/";
-
-/// Whether `sha256` is a SHA-256 as depot writes it: 64 lowercase hex digits.
-pub fn is_sha256(sha256: &str) -> bool {
-    sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
-
-/// The SHA-256 named by a depot evidence URI (`/api/v1/evidence/<sha256>`).
-pub fn evidence_sha_in_uri(uri: &str) -> Option<&str> {
-    uri.strip_prefix(EVIDENCE_PATH).filter(|sha| is_sha256(sha))
-}
-
-/// A piece of evidence an inspector cites: a depot upload or a file
-/// elsewhere, with the hash of its content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EvidenceRef {
-    pub uri: String,
-    pub sha256: String,
-    /// The evidence is a depot upload (its file must exist).
-    pub ours: bool,
-}
-
-/// Checks one evidence reference: an `http(s)://` URI or a depot evidence
-/// path of at most 2,000 characters, and a SHA-256 (case-insensitive; kept
-/// lowercase) that matches the path of a depot upload.
-pub fn check_evidence(uri: &str, sha256: &str) -> Result<EvidenceRef, (&'static str, String)> {
-    let uri = uri.trim();
-    let sha = sha256.trim().to_ascii_lowercase();
-    if !is_sha256(&sha) {
-        return Err(("sha256", "must be a SHA-256: 64 hexadecimal digits".into()));
-    }
-    if uri.is_empty() || uri.len() > 2000 || uri.chars().any(|c| c.is_control() || c == ' ') {
-        return Err((
-            "uri",
-            "must be a URI of 1 to 2000 characters without spaces".into(),
-        ));
-    }
-    if let Some(named) = evidence_sha_in_uri(uri) {
-        if named != sha {
-            return Err((
-                "sha256",
-                "does not match the SHA-256 in the evidence URI".into(),
-            ));
-        }
-        return Ok(EvidenceRef {
-            uri: uri.to_string(),
-            sha256: sha,
-            ours: true,
-        });
-    }
-    let lower = uri.to_ascii_lowercase();
-    let remote = ["https://", "http://"]
-        .iter()
-        .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len());
-    if !remote {
-        return Err((
-            "uri",
-            format!("must be an http(s) URI or a depot upload ({EVIDENCE_PATH}<sha256>)"),
-        ));
-    }
-    Ok(EvidenceRef {
-        uri: uri.to_string(),
-        sha256: sha,
-        ours: false,
-    })
-}
-
 /// Units that must be inspected: the largest sample of any class's plan,
 /// since one sample serves every class.
 pub fn required_units(plans: &BTreeMap<DefectClass, ClassPlan>) -> u32 {
@@ -476,29 +405,6 @@ mod tests {
         assert_eq!(parse_template_aql("2.5").unwrap(), "2.5");
         assert!(parse_template_aql("0.0").is_err());
         assert!(parse_template_aql("3").is_err());
-    }
-
-    #[test]
-    fn evidence_is_an_upload_or_a_web_uri_with_its_hash() {
-        let sha = "ab".repeat(32);
-        let ours = check_evidence(&format!("/api/v1/evidence/{sha}"), &sha.to_uppercase()).unwrap();
-        assert!(ours.ours);
-        assert_eq!(ours.sha256, sha);
-        let theirs = check_evidence("https://photos.example/1.jpg", &sha).unwrap();
-        assert!(!theirs.ours);
-        let other = "cd".repeat(32);
-        assert_eq!(
-            check_evidence(&format!("/api/v1/evidence/{sha}"), &other)
-                .unwrap_err()
-                .0,
-            "sha256"
-        );
-        assert_eq!(check_evidence("ftp://x/1", &sha).unwrap_err().0, "uri");
-        assert_eq!(check_evidence("https://", &sha).unwrap_err().0, "uri");
-        assert_eq!(
-            check_evidence("https://x/1", "abc").unwrap_err().0,
-            "sha256"
-        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod csv;
+pub mod evidence;
 pub mod gs1;
 pub mod ids;
 pub mod inspection;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod carriers;
 pub mod catalog;
+pub mod evidence;
 pub mod inspections;
 pub mod merchants;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod problems;
 pub mod receiving;
 pub mod reports;
 pub mod sampling;
+pub mod templates;
 pub mod tokens;
 
 use actix_web::body::MessageBody;
@@ -114,7 +116,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(inspections::switching_state)
                 .service(inspections::resume)
                 .service(reports::inspections)
-                .service(reports::quality),
+                .service(reports::quality)
+                .service(templates::create_template)
+                .service(templates::list_templates)
+                .service(templates::get_template)
+                .service(evidence::upload_evidence)
+                .service(evidence::get_evidence),
         );
 }
 
@@ -136,7 +143,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "partners", description = "Merchants and carriers"),
         (name = "catalog", description = "SKUs and locations"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
-        (name = "inspection", description = "ISO 2859-1 sampling and switching, inspections, evidence, dispositions"),
+        (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )
 )]
 struct ApiDoc;

@@ -414,9 +414,11 @@ pub fn get_template(conn: &mut AnyConnection, id: &str) -> Result<InspectionTemp
     })
 }
 
-/// Templates, newest first within each category, ordered by id.
+/// Templates, optionally of one category, in id order (the cursor's order).
+/// Generated ids sort by creation time; the seeded `tpl_default` sorts last.
 pub fn list_templates(
     conn: &mut AnyConnection,
+    category: Option<String>,
     page: &PageRequest,
 ) -> Result<Page<InspectionTemplate>, AppError> {
     let mut query = inspection_templates::table
@@ -427,6 +429,9 @@ pub fn list_templates(
     if let Some(after) = &page.after {
         query = query.filter(inspection_templates::id.gt(after));
     }
+    if let Some(category) = category {
+        query = query.filter(inspection_templates::category.eq(category));
+    }
     let ids: Vec<String> = query.load(conn)?;
     let templates = ids
         .iter()
@@ -436,7 +441,9 @@ pub fn list_templates(
 }
 
 /// The template a SKU of `category` is inspected with: the newest of its
-/// category, else the newest `default` one.
+/// category, else the newest `default` one. Newest by creation time, not by
+/// id: the seeded `tpl_default` sorts after every generated id, and would
+/// otherwise never give way to a `default` template created later.
 pub fn template_for(
     conn: &mut AnyConnection,
     category: Option<&str>,
@@ -444,7 +451,10 @@ pub fn template_for(
     for candidate in [category, Some(DEFAULT_CATEGORY)].into_iter().flatten() {
         let id: Option<String> = inspection_templates::table
             .filter(inspection_templates::category.eq(candidate))
-            .order(inspection_templates::id.desc())
+            .order((
+                inspection_templates::created_at.desc(),
+                inspection_templates::id.desc(),
+            ))
             .select(inspection_templates::id)
             .first(conn)
             .optional()?;

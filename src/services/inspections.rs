@@ -13,15 +13,15 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{
-    evidence_files, inspection_evidence, inspection_findings, inspections, ledger_entries,
-    locations, lot_dispositions, lots, skus, stock,
+    inspection_evidence, inspection_findings, inspections, ledger_entries, locations,
+    lot_dispositions, lots, skus, stock,
 };
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
+use crate::domain::evidence::check_evidence;
 use crate::domain::ids::new_id;
 use crate::domain::inspection::{
-    self as rules, check_evidence, ClassPlan, ClassResult, DefectClass, LotEvent, LotStatus,
-    Verdict,
+    self as rules, ClassPlan, ClassResult, DefectClass, LotEvent, LotStatus, Verdict,
 };
 use crate::domain::sampling::{InspectionLevel, Severity};
 use crate::domain::time;
@@ -30,7 +30,7 @@ use crate::error::{validated, AppError, FieldError};
 use crate::services::catalog::{self, InspectionCheck, InspectionTemplate};
 use crate::services::ledger::{self, Movement, MovementKind};
 use crate::services::lots::{self as lot_service, Lot, LotRow};
-use crate::services::{switching, trace};
+use crate::services::{evidence, switching, trace};
 
 /// At most this many pieces of evidence per inspection.
 pub const MAX_EVIDENCE: usize = 50;
@@ -628,11 +628,7 @@ fn check_results(
                 errors.push(FieldError::new(format!("evidence[{i}].{field}"), message));
             }
             Ok(evidence) if evidence.ours => {
-                let uploaded: i64 = evidence_files::table
-                    .filter(evidence_files::sha256.eq(&evidence.sha256))
-                    .count()
-                    .get_result(c)?;
-                if uploaded == 0 {
+                if !evidence::exists(c, &evidence.sha256)? {
                     errors.push(FieldError::new(
                         format!("evidence[{i}].uri"),
                         "no file with this SHA-256 was uploaded (POST /api/v1/evidence)",

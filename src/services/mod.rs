@@ -9,6 +9,7 @@
 pub mod access;
 pub mod carriers;
 pub mod catalog;
+pub mod evidence;
 pub mod inspections;
 pub mod ledger;
 pub mod lots;

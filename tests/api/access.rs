@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Reply, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -44,6 +44,8 @@ struct Fixture {
     arrivals: Vec<(&'static str, String, String)>,
     /// Inspection objects per role, so each allowed role's write succeeds.
     inspecting: Vec<(&'static str, InspectionObjects)>,
+    /// An evidence file that an inspection of `lot_id` refers to.
+    evidence_sha: String,
     tokens: Vec<(&'static str, String)>,
 }
 
@@ -164,9 +166,23 @@ async fn fixture(app: &TestApp) -> Fixture {
         arrivals.push((role, id, line));
         inspecting.push((role, inspection_objects(app, &merchant_id, role).await));
     }
+    let lot_id = arrived["lots"][0]["id"].as_str().unwrap().to_string();
+    let evidence = app
+        .call_raw(
+            "POST",
+            "/api/v1/evidence",
+            Some(&app.admin_token),
+            Some("application/pdf"),
+            b"%PDF-1.4 fixture".to_vec(),
+        )
+        .await
+        .ok(201);
+    let evidence_sha = evidence["sha256"].as_str().unwrap().to_string();
+    app.attach_evidence(&lot_id, &evidence_sha);
     Fixture {
+        evidence_sha,
         sku_id: sku["id"].as_str().unwrap().to_string(),
-        lot_id: arrived["lots"][0]["id"].as_str().unwrap().to_string(),
+        lot_id,
         receipt_id,
         arrivals,
         inspecting,
@@ -444,7 +460,75 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff", "merchant", "carrier"],
             success: 200,
         },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/inspection-templates".into(),
+            template: "/api/v1/inspection-templates",
+            body: Some(json!({"category": format!("cat-{role}"), "checks": [
+                {"code": "seal", "description": "Seal intact", "defect_class": "critical"}]})),
+            allowed: &["admin", "staff"],
+            success: 201,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/inspection-templates".into(),
+            template: "/api/v1/inspection-templates",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/inspection-templates/tpl_default".into(),
+            template: "/api/v1/inspection-templates/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/evidence/{}", f.evidence_sha),
+            template: "/api/v1/evidence/{sha256}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
     ]
+}
+
+/// Rows whose body is not JSON: the endpoint (with `body: None`), and the
+/// content type and bytes to send.
+fn raw_matrix(role: &str) -> Vec<(Endpoint, &'static str, Vec<u8>)> {
+    vec![(
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/evidence".into(),
+            template: "/api/v1/evidence",
+            body: None,
+            allowed: &["admin", "staff"],
+            success: 201,
+        },
+        "application/pdf",
+        // A different file per role, so that each allowed upload is a new one.
+        format!("%PDF-1.4 uploaded by {role}").into_bytes(),
+    )]
+}
+
+/// Asserts what `role` got from `endpoint` (`reply`), and that the same
+/// request without a token (`anonymous`) got 401.
+fn check_access(role: &str, endpoint: &Endpoint, reply: Reply, anonymous: Reply) {
+    let what = format!("{role} {} {}", endpoint.method, endpoint.path);
+    if endpoint.allowed.contains(&role) {
+        assert_eq!(reply.status, endpoint.success, "{what}: {}", reply.text);
+    } else {
+        let problem = reply.problem(403);
+        assert_eq!(problem["type"], "/problems/forbidden", "{what}");
+    }
+    anonymous.problem(401);
+    assert!(
+        anonymous.headers.contains_key("www-authenticate"),
+        "{what}: 401 names the Bearer scheme"
+    );
 }
 
 async fn every_endpoint_answers_each_role_as_the_matrix_says(app: TestApp) {
@@ -461,13 +545,6 @@ async fn every_endpoint_answers_each_role_as_the_matrix_says(app: TestApp) {
                     endpoint.body.as_ref(),
                 )
                 .await;
-            let what = format!("{role} {} {}", endpoint.method, endpoint.path);
-            if endpoint.allowed.contains(role) {
-                assert_eq!(reply.status, endpoint.success, "{what}: {}", reply.text);
-            } else {
-                let problem = reply.problem(403);
-                assert_eq!(problem["type"], "/problems/forbidden", "{what}");
-            }
             // Without a token, every row is 401.
             let anonymous = app
                 .call(
@@ -477,11 +554,17 @@ async fn every_endpoint_answers_each_role_as_the_matrix_says(app: TestApp) {
                     endpoint.body.as_ref(),
                 )
                 .await;
-            anonymous.problem(401);
-            assert!(
-                anonymous.headers.contains_key("www-authenticate"),
-                "{what}: 401 names the Bearer scheme"
-            );
+            check_access(role, &endpoint, reply, anonymous);
+        }
+        for (endpoint, content_type, bytes) in raw_matrix(role) {
+            let (method, path) = (endpoint.method, endpoint.path.as_str());
+            let reply = app
+                .call_raw(method, path, Some(token), Some(content_type), bytes.clone())
+                .await;
+            let anonymous = app
+                .call_raw(method, path, None, Some(content_type), bytes)
+                .await;
+            check_access(role, &endpoint, reply, anonymous);
         }
     }
 }
@@ -492,7 +575,12 @@ async fn the_matrix_covers_every_secured_operation(app: TestApp) {
         .call("GET", "/api/v1/openapi.json", None, None)
         .await
         .ok(200);
-    let rows = matrix(&f, "admin", "tok_x");
+    let mut rows = matrix(&f, "admin", "tok_x");
+    rows.extend(
+        raw_matrix("admin")
+            .into_iter()
+            .map(|(endpoint, _, _)| endpoint),
+    );
     let mut missing = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("a path item") {

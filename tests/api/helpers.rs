@@ -3,6 +3,7 @@
 //! its own in the PostgreSQL named by `DEPOT_TEST_PG_URL`.
 
 use std::future::Future;
+use std::path::PathBuf;
 
 use actix_web::dev::ServerHandle;
 use diesel::{Connection, PgConnection, RunQueryDsl};
@@ -127,6 +128,8 @@ pub struct TestApp {
     pub admin_token: String,
     pub pool: DbPool,
     pub backend: Backend,
+    /// The server's data directory (`DEPOT_DATA_DIR`): evidence files live under it.
+    pub data_dir: PathBuf,
     handle: ServerHandle,
     client: awc::Client,
     // Dropped last: the schema goes after the server has been told to stop.
@@ -149,6 +152,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         admin_token: admin.token,
         pool,
         backend,
+        data_dir: config.data_dir.clone(),
         handle,
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
@@ -171,6 +175,8 @@ pub struct Reply {
     pub content_type: String,
     pub headers: awc::http::header::HeaderMap,
     pub text: String,
+    /// The body as received, for binary answers.
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -256,8 +262,50 @@ impl TestApp {
         read(request.send_body(body).await.expect("the server answers")).await
     }
 
+    /// Sends `chunks` as a chunked body (no Content-Length), so that the
+    /// server learns the size only while reading.
+    pub async fn call_chunked(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        chunks: Vec<Vec<u8>>,
+    ) -> Reply {
+        let method = awc::http::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .insert_header(("Content-Type", content_type));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        let stream = futures_util::stream::iter(
+            chunks
+                .into_iter()
+                .map(|c| Ok::<_, std::io::Error>(actix_web::web::Bytes::from(c))),
+        );
+        read(
+            request
+                .send_stream(stream)
+                .await
+                .expect("the server answers"),
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str, token: &str) -> Reply {
         self.call("GET", path, Some(token), None).await
+    }
+
+    /// A GET with one more request header (`If-None-Match`, …).
+    pub async fn get_with(&self, path: &str, token: &str, header: (&str, &str)) -> Reply {
+        let request = self
+            .client
+            .get(self.url(path))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .insert_header(header);
+        read(request.send().await.expect("the server answers")).await
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
@@ -324,6 +372,27 @@ impl TestApp {
             .expect("the count query runs");
         row.n
     }
+
+    /// Records, straight in the database, an inspection of `lot_id` whose
+    /// evidence is the file `sha256`; returns the inspection id. A stand-in
+    /// for the inspection endpoints until they exist.
+    pub fn attach_evidence(&self, lot_id: &str, sha256: &str) -> String {
+        let inspection_id = format!("ins_TEST{}", random_suffix().to_uppercase());
+        let mut conn = self.pool.get().expect("a connection");
+        diesel::sql_query(format!(
+            "INSERT INTO inspections (id, lot_id, template_id, status, level, severity, lot_size, plans, started_at) \
+             VALUES ('{inspection_id}', '{lot_id}', 'tpl_default', 'in_progress', 'II', 'normal', 1, '{{}}', '2026-11-25 00:00:00')"
+        ))
+        .execute(&mut *conn)
+        .expect("insert an inspection");
+        diesel::sql_query(format!(
+            "INSERT INTO inspection_evidence (inspection_id, position, uri, sha256) \
+             VALUES ('{inspection_id}', 1, '/api/v1/evidence/{sha256}', '{sha256}')"
+        ))
+        .execute(&mut *conn)
+        .expect("insert its evidence");
+        inspection_id
+    }
 }
 
 async fn read<S>(mut response: awc::ClientResponse<S>) -> Reply
@@ -347,5 +416,6 @@ where
         content_type,
         headers,
         text: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     }
 }

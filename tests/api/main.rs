@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod evidence;
 mod inspection;
 mod migrations;
 mod operations;
@@ -14,3 +15,4 @@ mod reports;
 mod sampling;
 mod startup;
 mod switching;
+mod templates;
