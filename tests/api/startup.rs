@@ -71,9 +71,17 @@ fn serve(mut command: Command) -> Served {
             served.stdout.push(line);
         } else if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
             served.port = rest.split(' ').next().unwrap().parse().expect("a port");
-            return served;
+            break;
         }
     }
+    // stdout and stderr are read on two threads, so lines depot wrote to stdout
+    // before it logged "listening" may still be on their way: collect them.
+    while let Ok((is_stdout, line)) = rx.recv_timeout(Duration::from_millis(500)) {
+        if is_stdout {
+            served.stdout.push(line);
+        }
+    }
+    served
 }
 
 fn get(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
