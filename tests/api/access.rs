@@ -178,7 +178,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .ok(201);
     let evidence_sha = evidence["sha256"].as_str().unwrap().to_string();
-    app.attach_evidence(&lot_id, &evidence_sha);
+    app.attach_evidence(&lot_id, &evidence_sha).await;
     Fixture {
         evidence_sha,
         sku_id: sku["id"].as_str().unwrap().to_string(),

@@ -390,7 +390,7 @@ async fn a_merchant_sees_only_evidence_of_its_own_inspections(app: TestApp) {
     upload(&app, &app.admin_token, "image/png", unreferenced)
         .await
         .ok(201);
-    app.attach_evidence(&my_lot, &referenced_sha);
+    app.attach_evidence(&my_lot, &referenced_sha).await;
 
     let reply = app
         .get(&format!("/api/v1/evidence/{referenced_sha}"), &mine)

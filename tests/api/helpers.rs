@@ -373,25 +373,28 @@ impl TestApp {
         row.n
     }
 
-    /// Records, straight in the database, an inspection of `lot_id` whose
-    /// evidence is the file `sha256`; returns the inspection id. A stand-in
-    /// for the inspection endpoints until they exist.
-    pub fn attach_evidence(&self, lot_id: &str, sha256: &str) -> String {
-        let inspection_id = format!("ins_TEST{}", random_suffix().to_uppercase());
-        let mut conn = self.pool.get().expect("a connection");
-        diesel::sql_query(format!(
-            "INSERT INTO inspections (id, lot_id, template_id, status, level, severity, lot_size, plans, started_at) \
-             VALUES ('{inspection_id}', '{lot_id}', 'tpl_default', 'in_progress', 'II', 'normal', 1, '{{}}', '2026-11-25 00:00:00')"
-        ))
-        .execute(&mut *conn)
-        .expect("insert an inspection");
-        diesel::sql_query(format!(
-            "INSERT INTO inspection_evidence (inspection_id, position, uri, sha256) \
-             VALUES ('{inspection_id}', 1, '/api/v1/evidence/{sha256}', '{sha256}')"
-        ))
-        .execute(&mut *conn)
-        .expect("insert its evidence");
-        inspection_id
+    /// Inspects the received lot `lot_id` through the API (as admin, finding
+    /// nothing) citing the uploaded file `sha256` as evidence; returns the
+    /// inspection id.
+    pub async fn attach_evidence(&self, lot_id: &str, sha256: &str) -> String {
+        let started = self
+            .post(
+                &format!("/api/v1/lots/{lot_id}/inspections"),
+                &self.admin_token,
+                serde_json::json!({}),
+            )
+            .await
+            .ok(201);
+        let id = started["id"].as_str().expect("inspection id").to_string();
+        self.post(
+            &format!("/api/v1/inspections/{id}/results"),
+            &self.admin_token,
+            serde_json::json!({"inspected_qty": started["required_units"],
+                               "evidence": [{"uri": format!("/api/v1/evidence/{sha256}"), "sha256": sha256}]}),
+        )
+        .await
+        .ok(200);
+        id
     }
 }
 
