@@ -95,7 +95,7 @@ pub enum EvidenceError {
         given: String,
     },
     #[error(
-        "the file's bytes are not a {declared} file (they look like {found}); \
+        "the Content-Type says {declared}, but the file's bytes look like {found}; \
          send one of {accepted} with its own Content-Type",
         found = .found.map(|t| t.media_type()).unwrap_or("none of the accepted types"),
         accepted = EvidenceType::accepted()
