@@ -1,0 +1,10 @@
+DROP TRIGGER trace_events_no_update;
+DROP TRIGGER trace_events_no_delete;
+DROP TRIGGER ledger_entries_no_update;
+DROP TRIGGER ledger_entries_no_delete;
+DROP TRIGGER inspection_findings_no_update;
+DROP TRIGGER inspection_findings_no_delete;
+DROP TRIGGER inspection_evidence_no_update;
+DROP TRIGGER inspection_evidence_no_delete;
+DROP TRIGGER inspections_finished_no_update;
+DROP TRIGGER inspections_no_delete;
