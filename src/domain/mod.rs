@@ -10,6 +10,7 @@ pub mod inspection;
 pub mod page;
 pub mod receiving;
 pub mod sampling;
+pub mod storage;
 pub mod switching;
 pub mod text;
 pub mod time;
