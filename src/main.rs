@@ -1,4 +1,4 @@
-//! The `depot` command line: serve, migrate, admin.
+//! The `depot` command line: serve, migrate, admin, check, expire.
 
 use std::process::ExitCode;
 
@@ -10,7 +10,7 @@ use depot::domain::access::{Role, TokenSpec};
 use depot::domain::page::PageRequest;
 use depot::domain::text::{parse_code, parse_name};
 use depot::error::AppError;
-use depot::services::{access, carriers, merchants};
+use depot::services::{access, carriers, merchants, storage};
 use depot::startup::{self, Application};
 
 #[derive(Parser)]
@@ -33,6 +33,11 @@ enum Command {
     /// Set-up on the database directly: tokens, merchants, carriers.
     #[command(subcommand)]
     Admin(Admin),
+    /// Recompute stock from the inventory ledger and report any difference
+    /// (exit 1 when there is one).
+    Check,
+    /// Put every expired lot on hold, so its stock is no longer sellable.
+    Expire,
 }
 
 #[derive(Subcommand)]
@@ -90,6 +95,8 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
         Command::Admin(admin) => run_admin(&config, admin),
+        Command::Check => check(&config),
+        Command::Expire => expire(&config),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,6 +142,48 @@ fn migrate(config: &Config) -> Result<(), String> {
     for version in applied {
         println!("depot: applied migration {version}");
     }
+    Ok(())
+}
+
+fn check(config: &Config) -> Result<(), String> {
+    let pool = db::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let check = storage::check_ledger(&mut conn).map_err(|e| e.to_problem().detail)?;
+    for d in &check.discrepancies {
+        println!(
+            "lot {} at {}: ledger {}, stock {}",
+            d.lot_id, d.location_id, d.ledger, d.stock
+        );
+    }
+    if check.ok {
+        println!(
+            "depot: stock equals the ledger ({} lot × location pairs, {} ledger entries); nothing is negative",
+            check.pairs, check.ledger_entries
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "{} lot × location pair(s) differ from the ledger",
+            check.discrepancies.len()
+        ))
+    }
+}
+
+fn expire(config: &Config) -> Result<(), String> {
+    let pool = db::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let who = depot::domain::access::Principal {
+        token_id: "cli".into(),
+        role: Role::Admin,
+        merchant_id: None,
+        carrier_id: None,
+    };
+    let today = chrono::Utc::now().date_naive();
+    let held = storage::hold_expired(&mut conn, &who, today).map_err(|e| e.to_problem().detail)?;
+    for hold in &held {
+        println!("held lot {}: {}", hold.lot_id, hold.reason);
+    }
+    println!("depot: {} expired lot(s) put on hold", held.len());
     Ok(())
 }
 

@@ -50,6 +50,7 @@ diesel::table! {
         shelf_life_days -> Nullable<Integer>,
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
+        storage_zone -> Nullable<Text>,
     }
 }
 
@@ -62,6 +63,7 @@ diesel::table! {
         walk_seq -> Integer,
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
+        capacity -> Nullable<BigInt>,
     }
 }
 
@@ -250,6 +252,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stock_holds (id) {
+        id -> Text,
+        lot_id -> Text,
+        location_id -> Nullable<Text>,
+        reason -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        released_at -> Nullable<Timestamp>,
+        released_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    stock_counts (id) {
+        id -> Text,
+        lot_id -> Text,
+        location_id -> Text,
+        expected_qty -> BigInt,
+        counted_qty -> BigInt,
+        movement_id -> Nullable<Text>,
+        reason -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -266,6 +296,9 @@ diesel::joinable!(stock -> lots (lot_id));
 diesel::joinable!(stock -> locations (location_id));
 diesel::joinable!(ledger_entries -> lots (lot_id));
 diesel::joinable!(lot_dispositions -> lots (lot_id));
+diesel::joinable!(stock_holds -> lots (lot_id));
+diesel::joinable!(stock_counts -> lots (lot_id));
+diesel::joinable!(ledger_entries -> locations (location_id));
 diesel::joinable!(inspection_resumptions -> skus (sku_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
@@ -287,4 +320,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     trace_events,
     evidence_files,
     lot_dispositions,
+    stock_holds,
+    stock_counts,
 );

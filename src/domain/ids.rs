@@ -3,17 +3,40 @@
 //! be inserted many at a time without asking the database for keys, and
 //! ordered by id so that cursor pagination needs no second column.
 
+use std::sync::Mutex;
+
 use rand::Rng;
 
 /// Crockford's base32 alphabet: no I, L, O, U.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// The last id body this process made, so that the next one sorts after it.
+static LAST: Mutex<u128> = Mutex::new(0);
+
 /// A new id: `prefix_` + 26 base32 characters encoding 48 bits of milliseconds
 /// since the Unix epoch followed by 80 random bits (the ULID layout).
+///
+/// Within one process ids strictly increase, as the ULID specification's
+/// monotonic mode has it: when the clock has not moved on (or moved back), the
+/// body is the previous one plus one. So rows written one after another in the
+/// same millisecond (the legs of one movement) keep their order by id.
 pub fn new_id(prefix: &str) -> String {
     let millis = chrono::Utc::now().timestamp_millis().max(0) as u128;
     let random: u128 = rand::rng().random::<u128>() & ((1u128 << 80) - 1);
-    encode(prefix, (millis << 80) | random)
+    let fresh = (millis << 80) | random;
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let body = next_body(*last, fresh);
+    *last = body;
+    encode(prefix, body)
+}
+
+/// The fresh body, unless it does not sort after the last one: then last + 1.
+fn next_body(last: u128, fresh: u128) -> u128 {
+    if fresh > last {
+        fresh
+    } else {
+        last.wrapping_add(1)
+    }
 }
 
 fn encode(prefix: &str, value: u128) -> String {
@@ -45,5 +68,14 @@ mod tests {
         let later = encode("x", 2u128 << 80);
         assert!(earlier < later);
         assert_ne!(new_id("x"), new_id("x"));
+    }
+
+    #[test]
+    fn ids_made_one_after_another_increase() {
+        let ids: Vec<String> = (0..1000).map(|_| new_id("x")).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        // The same millisecond with a smaller random part still moves on.
+        assert_eq!(next_body(10, 5), 11);
+        assert_eq!(next_body(10, 12), 12);
     }
 }

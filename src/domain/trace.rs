@@ -72,6 +72,8 @@ pub enum Disposition {
     Returned,
     SellableAccessible,
     NonSellableOther,
+    Damaged,
+    Expired,
 }
 
 impl Disposition {
@@ -86,6 +88,8 @@ impl Disposition {
             Disposition::Returned => "returned",
             Disposition::SellableAccessible => "sellable_accessible",
             Disposition::NonSellableOther => "non_sellable_other",
+            Disposition::Damaged => "damaged",
+            Disposition::Expired => "expired",
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct CreateSku {
     /// Chooses the inspection template.
     pub category: Option<String>,
     pub shelf_life_days: Option<i32>,
+    /// The zone of the bins depot suggests when putting it away.
+    pub storage_zone: Option<String>,
 }
 
 /// The merchant a request acts for: a merchant token's own (a different
@@ -66,6 +68,10 @@ impl CreateSku {
         let category = self
             .category
             .and_then(|c| check_field(&mut errors, "category", parse_code(&c)));
+        let storage_zone = self
+            .storage_zone
+            .filter(|z| !z.trim().is_empty())
+            .and_then(|z| check_field(&mut errors, "storage_zone", parse_text(&z, 40)));
         if let Some(days) = self.shelf_life_days {
             if !(1..=36_500).contains(&days) {
                 errors.push(FieldError::new(
@@ -82,6 +88,7 @@ impl CreateSku {
             gtin: gtin.map(|g| g.as_str().to_string()),
             category,
             shelf_life_days: self.shelf_life_days,
+            storage_zone,
         })
     }
 }
@@ -154,6 +161,8 @@ pub struct CreateLocation {
     pub zone: Option<String>,
     /// Order in which pickers pass it (default 0).
     pub walk_seq: Option<i32>,
+    /// Units it can hold in all (1 or more); absent: no limit.
+    pub capacity: Option<i64>,
 }
 
 impl CreateLocation {
@@ -173,12 +182,18 @@ impl CreateLocation {
         if !(0..=1_000_000).contains(&walk_seq) {
             errors.push(FieldError::new("walk_seq", "must be from 0 to 1000000"));
         }
+        if let Some(capacity) = self.capacity {
+            if !(1..=1_000_000_000).contains(&capacity) {
+                errors.push(FieldError::new("capacity", "must be from 1 to 1000000000"));
+            }
+        }
         validated(errors)?;
         Ok(NewLocation {
             code: code.unwrap_or_default(),
             kind: self.kind,
             zone,
             walk_seq,
+            capacity: self.capacity,
         })
     }
 }

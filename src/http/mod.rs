@@ -15,6 +15,7 @@ pub mod problems;
 pub mod receiving;
 pub mod reports;
 pub mod sampling;
+pub mod storage;
 pub mod templates;
 pub mod tokens;
 
@@ -121,7 +122,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(templates::list_templates)
                 .service(templates::get_template)
                 .service(evidence::upload_evidence)
-                .service(evidence::get_evidence),
+                .service(evidence::get_evidence)
+                .service(storage::putaway)
+                .service(storage::move_stock)
+                .service(storage::adjust)
+                .service(storage::stock)
+                .service(storage::ledger)
+                .service(storage::expiring)
+                .service(storage::expiry_run)
+                .service(storage::holds)
+                .service(storage::release_hold)
+                .service(storage::ledger_check),
         );
 }
 
@@ -143,6 +154,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "partners", description = "Merchants and carriers"),
         (name = "catalog", description = "SKUs and locations"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
+        (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )
 )]

@@ -33,6 +33,8 @@ pub struct Sku {
     #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
     pub created_by: Option<String>,
+    /// The zone of the bins depot suggests for putaway.
+    pub storage_zone: Option<String>,
 }
 
 /// A SKU to create, already parsed.
@@ -43,6 +45,7 @@ pub struct NewSku {
     pub gtin: Option<String>,
     pub category: Option<String>,
     pub shelf_life_days: Option<i32>,
+    pub storage_zone: Option<String>,
 }
 
 pub fn create_sku(conn: &mut AnyConnection, who: &Principal, new: NewSku) -> Result<Sku, AppError> {
@@ -69,6 +72,7 @@ pub fn create_sku(conn: &mut AnyConnection, who: &Principal, new: NewSku) -> Res
             shelf_life_days: new.shelf_life_days,
             created_at: time::now(),
             created_by: Some(who.token_id.clone()),
+            storage_zone: new.storage_zone,
         };
         diesel::insert_into(skus::table)
             .values((
@@ -81,6 +85,7 @@ pub fn create_sku(conn: &mut AnyConnection, who: &Principal, new: NewSku) -> Res
                 skus::shelf_life_days.eq(sku.shelf_life_days),
                 skus::created_at.eq(sku.created_at),
                 skus::created_by.eq(&sku.created_by),
+                skus::storage_zone.eq(&sku.storage_zone),
             ))
             .execute(c)?;
         Ok(sku)
@@ -152,6 +157,8 @@ pub struct Location {
     #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
     pub created_by: Option<String>,
+    /// Units it can hold in all; null: no limit.
+    pub capacity: Option<i64>,
 }
 
 pub const LOCATION_KINDS: [&str; 5] = ["receiving", "quarantine", "storage", "packing", "dispatch"];
@@ -161,6 +168,7 @@ pub struct NewLocation {
     pub kind: String,
     pub zone: Option<String>,
     pub walk_seq: i32,
+    pub capacity: Option<i64>,
 }
 
 pub fn create_location(
@@ -187,6 +195,7 @@ pub fn create_location(
             walk_seq: new.walk_seq,
             created_at: time::now(),
             created_by: Some(who.token_id.clone()),
+            capacity: new.capacity,
         };
         diesel::insert_into(locations::table)
             .values((
@@ -197,6 +206,7 @@ pub fn create_location(
                 locations::walk_seq.eq(location.walk_seq),
                 locations::created_at.eq(location.created_at),
                 locations::created_by.eq(&location.created_by),
+                locations::capacity.eq(location.capacity),
             ))
             .execute(c)?;
         Ok(location)

@@ -64,11 +64,18 @@ pub fn post(
 ) -> Result<String, AppError> {
     let movement_id = new_id("mov");
     let now = time::now();
+    // Stock rows are updated in location order, whatever the legs' order, so
+    // that two movements between the same locations in opposite directions
+    // take their row locks in the same order and cannot deadlock (PostgreSQL).
+    let mut by_location: Vec<&(&str, i64)> = legs.iter().filter(|l| l.1 != 0).collect();
+    by_location.sort_by(|a, b| a.0.cmp(b.0));
+    for (location_id, delta) in by_location {
+        apply_to_stock(conn, movement.lot_id, location_id, *delta)?;
+    }
     for (location_id, delta) in legs {
         if *delta == 0 {
             continue;
         }
-        apply_to_stock(conn, movement.lot_id, location_id, *delta)?;
         diesel::insert_into(ledger_entries::table)
             .values((
                 ledger_entries::id.eq(new_id("led")),

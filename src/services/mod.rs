@@ -16,5 +16,6 @@ pub mod lots;
 pub mod merchants;
 pub mod receiving;
 pub mod reports;
+pub mod storage;
 pub mod switching;
 pub mod trace;

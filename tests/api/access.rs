@@ -42,6 +42,8 @@ struct Fixture {
     receipt_id: String,
     /// An announced receipt per role, for that role's arrival row: (role, receipt id, line id).
     arrivals: Vec<(&'static str, String, String)>,
+    /// A damage hold, for the release row (releasing twice is not an error).
+    hold_id: String,
     /// Inspection objects per role, so each allowed role's write succeeds.
     inspecting: Vec<(&'static str, InspectionObjects)>,
     /// An evidence file that an inspection of `lot_id` refers to.
@@ -57,6 +59,8 @@ struct InspectionObjects {
     in_progress: String,
     in_progress_units: i64,
     finished: String,
+    /// The lot of `finished`: accepted, its units in receiving.
+    accepted_lot: String,
     quarantined_lot: String,
 }
 
@@ -115,6 +119,7 @@ async fn inspection_objects(app: &TestApp, merchant_id: &str, role: &str) -> Ins
         in_progress: started[0]["id"].as_str().unwrap().to_string(),
         in_progress_units: started[0]["required_units"].as_i64().unwrap(),
         finished: started[1]["id"].as_str().unwrap().to_string(),
+        accepted_lot: lot(2),
         quarantined_lot: lot(3),
     }
 }
@@ -179,7 +184,35 @@ async fn fixture(app: &TestApp) -> Fixture {
         .ok(201);
     let evidence_sha = evidence["sha256"].as_str().unwrap().to_string();
     app.attach_evidence(&lot_id, &evidence_sha).await;
+    // Two bins for the storage rows, and a hold to release.
+    for code in ["BIN-MATRIX", "BIN-MATRIX2"] {
+        app.post(
+            "/api/v1/locations",
+            &app.admin_token,
+            json!({"code": code, "kind": "storage"}),
+        )
+        .await
+        .ok(201);
+    }
+    let held_lot = inspecting[0].1.accepted_lot.clone();
+    app.post(
+        &format!("/api/v1/lots/{held_lot}/putaway"),
+        &app.admin_token,
+        json!({"qty": 3, "location_code": "BIN-MATRIX2"}),
+    )
+    .await
+    .ok(200);
+    let held = app
+        .post(
+            "/api/v1/stock/moves",
+            &app.admin_token,
+            json!({"lot_id": held_lot, "from_location_code": "BIN-MATRIX2", "to_location_code": "QUAR",
+                   "qty": 1, "reason": "torn carton"}),
+        )
+        .await
+        .ok(200);
     Fixture {
+        hold_id: held["hold_id"].as_str().unwrap().to_string(),
         evidence_sha,
         sku_id: sku["id"].as_str().unwrap().to_string(),
         lot_id,
@@ -213,6 +246,94 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
         .map(|(_, objects)| objects.clone())
         .unwrap_or_default();
     vec![
+        // Storage rows come first: the correction row below takes the
+        // accepted lot back to inspecting.
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/lots/{}/putaway", insp.accepted_lot),
+            template: "/api/v1/lots/{id}/putaway",
+            body: Some(json!({"qty": 2, "location_code": "BIN-MATRIX"})),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/stock/moves".into(),
+            template: "/api/v1/stock/moves",
+            body: Some(
+                json!({"lot_id": insp.accepted_lot, "from_location_code": "BIN-MATRIX",
+                              "to_location_code": "BIN-MATRIX2", "qty": 1}),
+            ),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/stock/adjustments".into(),
+            template: "/api/v1/stock/adjustments",
+            body: Some(
+                json!({"lot_id": insp.accepted_lot, "location_code": "BIN-MATRIX",
+                              "counted_qty": 1, "reason": "cycle count"}),
+            ),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/stock?format=csv".into(),
+            template: "/api/v1/stock",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/ledger".into(),
+            template: "/api/v1/ledger",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/stock/expiring".into(),
+            template: "/api/v1/stock/expiring",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/stock/expiry-run".into(),
+            template: "/api/v1/stock/expiry-run",
+            body: Some(json!({})),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/holds".into(),
+            template: "/api/v1/holds",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/holds/{}/release", f.hold_id),
+            template: "/api/v1/holds/{id}/release",
+            body: Some(json!({})),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/admin/ledger-check".into(),
+            template: "/api/v1/admin/ledger-check",
+            body: None,
+            allowed: &["admin"],
+            success: 200,
+        },
         Endpoint {
             method: "POST",
             path: format!("/api/v1/lots/{}/inspections", insp.received_lot),

@@ -48,7 +48,23 @@ where
     Fut: Future<Output = ()>,
 {
     match spawn_app(backend).await {
-        Some(app) => test(app).await,
+        Some(app) => {
+            // Kept past the test, so the database outlives it for the check.
+            let database = app._database.clone();
+            let pool = app.pool.clone();
+            test(app).await;
+            // After every scenario: stock equals the ledger, nothing is negative.
+            let mut conn = pool.get().expect("a connection for the ledger check");
+            let check =
+                depot::services::storage::check_ledger(&mut conn).expect("the ledger check runs");
+            assert!(
+                check.ok,
+                "the ledger check failed after the test: {check:?}"
+            );
+            drop(conn);
+            drop(pool);
+            drop(database);
+        }
         None => {
             eprintln!("skipped: {PG_URL_VAR} is not set, so this test did not run on PostgreSQL")
         }
@@ -133,7 +149,7 @@ pub struct TestApp {
     handle: ServerHandle,
     client: awc::Client,
     // Dropped last: the schema goes after the server has been told to stop.
-    _database: TestDatabase,
+    _database: std::sync::Arc<TestDatabase>,
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
@@ -157,7 +173,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
-        _database: database,
+        _database: std::sync::Arc::new(database),
     })
 }
 

@@ -14,5 +14,6 @@ mod receiving;
 mod reports;
 mod sampling;
 mod startup;
+mod storage;
 mod switching;
 mod templates;
