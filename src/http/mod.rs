@@ -131,6 +131,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(storage::expiring)
                 .service(storage::expiry_run)
                 .service(storage::holds)
+                .service(storage::create_hold)
                 .service(storage::release_hold)
                 .service(storage::ledger_check),
         );

@@ -354,6 +354,40 @@ pub async fn holds(
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateHold {
+    pub lot_id: String,
+    /// Hold the lot at this location only; absent: everywhere.
+    pub location_code: Option<String>,
+    pub reason: String,
+}
+
+/// Put a lot on hold for quality: its stock stops being sellable, nothing moves.
+#[utoipa::path(tag = "storage", request_body = CreateHold, responses((status = 201, body = Hold)))]
+#[post("/holds")]
+pub async fn create_hold(
+    who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    body: Json<CreateHold>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let body = body.into_inner();
+    let mut errors = Vec::new();
+    let location_code = body
+        .location_code
+        .filter(|c| !c.trim().is_empty())
+        .and_then(|c| check_field(&mut errors, "location_code", parse_code(&c)));
+    let reason = check_field(&mut errors, "reason", parse_text(&body.reason, 500));
+    validated(errors)?;
+    let reason = reason.unwrap_or_default();
+    let hold = db::run(&pool, move |c| {
+        storage::create_hold(c, &who, &body.lot_id, location_code, &reason)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(hold))
+}
+
 /// Release a hold.
 #[utoipa::path(
     tag = "storage",

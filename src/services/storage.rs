@@ -619,6 +619,56 @@ pub fn list_holds(
     Ok(Page::from_rows(holds, page, |h| &h.id))
 }
 
+/// Puts a lot on hold for quality (at one location, or everywhere): its
+/// stock there stops being sellable until the hold is released. No unit moves.
+pub fn create_hold(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    lot_id: &str,
+    location_code: Option<String>,
+    reason: &str,
+) -> Result<Hold, AppError> {
+    db::write(conn, |c| {
+        let lot = lot_service::row(c, who, lot_id)?;
+        let location = match location_code {
+            Some(code) => Some(any_location(c, &code, "location_code")?),
+            None => None,
+        };
+        let id = new_id("hld");
+        diesel::insert_into(stock_holds::table)
+            .values((
+                stock_holds::id.eq(&id),
+                stock_holds::lot_id.eq(&lot.id),
+                stock_holds::location_id.eq(location.as_ref().map(|l| l.id.clone())),
+                stock_holds::reason.eq(reason),
+                stock_holds::kind.eq("quality"),
+                stock_holds::created_at.eq(time::now()),
+                stock_holds::created_by.eq(&who.token_id),
+            ))
+            .execute(c)?;
+        let (main, total) = lot_total(c, &lot.id)?;
+        let at = location.as_ref().map(|l| l.id.clone()).or(main);
+        if let Some(at) = at {
+            trace::record(
+                c,
+                event(
+                    &lot,
+                    who,
+                    BizStep::Holding,
+                    Disposition::NonSellableOther,
+                    total,
+                    &at,
+                ),
+            )?;
+        }
+        let row: HoldRow = stock_holds::table
+            .find(&id)
+            .select(hold_columns())
+            .first(c)?;
+        to_hold(c, row)
+    })
+}
+
 /// Releases a hold; releasing twice changes nothing. Units a damage hold
 /// moved into quarantine stay there until moved or disposed of.
 pub fn release_hold(

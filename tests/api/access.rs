@@ -320,6 +320,14 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
         },
         Endpoint {
             method: "POST",
+            path: "/api/v1/holds".into(),
+            template: "/api/v1/holds",
+            body: Some(json!({"lot_id": f.lot_id, "reason": "supplier recall check"})),
+            allowed: &["admin", "staff"],
+            success: 201,
+        },
+        Endpoint {
+            method: "POST",
             path: format!("/api/v1/holds/{}/release", f.hold_id),
             template: "/api/v1/holds/{id}/release",
             body: Some(json!({})),
