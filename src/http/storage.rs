@@ -279,6 +279,10 @@ pub struct ExpiringQuery {
     /// Lots expiring within this many days (0 to 3650; default 30); expired ones included.
     #[param(minimum = 0, maximum = 3650)]
     pub days: Option<i64>,
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
 }
 
 /// The expiry watch list: accepted lots with units that expire soon.
@@ -290,16 +294,22 @@ pub async fn expiring(
     query: web::Query<ExpiringQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let days = query.into_inner().days.unwrap_or(30);
+    let q = query.into_inner();
+    let days = q.days.unwrap_or(30);
     if !(0..=3650).contains(&days) {
         return Err(AppError::field("days", "must be from 0 to 3650"));
     }
+    let page = PageQuery {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .parse()?;
     let today = today();
-    let items = db::run(&pool, move |c| storage::expiring(c, &who, days, today)).await?;
-    Ok(HttpResponse::Ok().json(ItemList {
-        items,
-        next_cursor: None,
-    }))
+    let found = db::run(&pool, move |c| {
+        storage::expiring_page(c, &who, days, today, &page)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }
 
 /// Put every expired lot on hold (the expiry job; `depot expire` does the same).

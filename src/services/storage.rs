@@ -798,6 +798,28 @@ pub fn expiring(
     Ok(out)
 }
 
+/// One page of [`expiring`]; the cursor is `<YYYYMMDD>_<lot id>` of the last lot.
+pub fn expiring_page(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    days: i64,
+    today: NaiveDate,
+    page: &PageRequest,
+) -> Result<Page<ExpiringLot>, AppError> {
+    let key = |l: &ExpiringLot| format!("{}_{}", l.expiry_date.format("%Y%m%d"), l.lot_id);
+    let mut rows: Vec<(String, ExpiringLot)> = expiring(conn, who, days, today)?
+        .into_iter()
+        .map(|l| (key(&l), l))
+        .filter(|(k, _)| page.after.as_deref().is_none_or(|after| k.as_str() > after))
+        .collect();
+    rows.truncate(page.fetch() as usize);
+    let keyed = Page::from_rows(rows, page, |(k, _)| k);
+    Ok(Page {
+        items: keyed.items.into_iter().map(|(_, l)| l).collect(),
+        next_cursor: keyed.next_cursor,
+    })
+}
+
 /// The expiry job: every accepted lot with units on hand that is expired on
 /// `today` ([`rules::is_expired`]) and not yet held gets an `expired` hold and
 /// a `holding / expired` trace event. Running it twice holds nothing twice.

@@ -390,13 +390,14 @@ async fn damage_found_in_storage_goes_to_quarantine_on_hold(app: TestApp) {
 async fn an_expired_lot_is_not_sellable_and_the_expiry_run_holds_it(app: TestApp) {
     let floor = Floor::new(&app, "TEAHOUSE", "TEA").await;
     bins(&app).await;
+    let in_ten_days = (chrono::Utc::now().date_naive() + chrono::Duration::days(10)).to_string();
     let receipt = app
         .post(
             "/api/v1/receipts",
             &floor.merchant_token,
             json!({"reference": "ASN-EXP", "lines": [
                 {"sku_code": "TEA", "lot_code": "OLD", "expected_qty": 40, "expiry_date": "2099-01-01"},
-                {"sku_code": "TEA", "lot_code": "NEW", "expected_qty": 40, "expiry_date": "2099-06-01"}]}),
+                {"sku_code": "TEA", "lot_code": "NEW", "expected_qty": 40, "expiry_date": in_ten_days}]}),
         )
         .await
         .ok(201);
