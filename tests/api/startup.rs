@@ -188,3 +188,58 @@ fn migrate_command_reports_what_it_applied() {
     let again = depot(dir.path()).arg("migrate").output().unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("up to date"));
 }
+
+#[test]
+fn check_command_compares_stock_with_the_ledger() {
+    use diesel::{Connection, RunQueryDsl};
+    let dir = tempfile::tempdir().unwrap();
+    assert!(depot(dir.path())
+        .arg("migrate")
+        .output()
+        .unwrap()
+        .status
+        .success());
+
+    let clean = depot(dir.path()).arg("check").output().unwrap();
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stderr)
+    );
+    assert!(String::from_utf8_lossy(&clean.stdout).contains("stock equals the ledger"));
+
+    // A stock row no ledger entry explains (with foreign keys off on this
+    // connection, so no lot is needed).
+    let path = dir.path().join("depot.db");
+    let mut conn = diesel::SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+    diesel::sql_query("PRAGMA foreign_keys = OFF")
+        .execute(&mut conn)
+        .unwrap();
+    diesel::sql_query(
+        "INSERT INTO stock (lot_id, location_id, on_hand, reserved) VALUES ('lot_GHOST', 'loc_receiving', 5, 0)",
+    )
+    .execute(&mut conn)
+    .unwrap();
+    drop(conn);
+
+    let dirty = depot(dir.path()).arg("check").output().unwrap();
+    assert_eq!(dirty.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&dirty.stdout);
+    assert!(
+        stdout.contains("lot lot_GHOST at loc_receiving: ledger 0, stock 5"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&dirty.stderr).contains("differ from the ledger"));
+}
+
+#[test]
+fn expire_command_reports_what_it_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = depot(dir.path()).arg("expire").output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("0 expired lot(s) put on hold"));
+}
