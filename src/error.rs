@@ -46,7 +46,7 @@ impl FieldError {
 }
 
 /// An RFC 9457 problem details object, as depot sends it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI reference that names the kind of problem (`/problems/<code>`).
     #[serde(rename = "type")]

@@ -1,9 +1,10 @@
 //! The one place for SQL that differs between SQLite and PostgreSQL.
 //!
-//! Services call these functions; they never match on [`AnyConnection`]
-//! themselves. Later stages add multi-row inserts, upserts and row locks here.
+//! Services call these functions, or the [`on_backend!`](crate::on_backend)
+//! macro for a statement diesel's multi-backend cannot express (multi-row
+//! inserts, ON CONFLICT); they never match on [`AnyConnection`] themselves.
 
-use diesel::sql_types::Text;
+use diesel::sql_types::{Array, Text};
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::{AnyConnection, Backend};
@@ -34,6 +35,24 @@ pub fn server_version(conn: &mut AnyConnection) -> Result<String, AppError> {
 pub fn serialize_bootstrap(conn: &mut AnyConnection) -> Result<(), AppError> {
     if conn.backend() == Backend::Postgres {
         diesel::sql_query("SELECT pg_advisory_xact_lock(7234110213437236596)").execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Inside a write transaction, locks the stock rows of these SKUs (PostgreSQL:
+/// `FOR UPDATE`, in lot × location order so that two transactions never wait
+/// on each other in a cycle) until the transaction ends. Reservations read the
+/// stock after this, so concurrent reservations of a SKU — on any number of
+/// depot instances — see each other's and cannot oversell. SQLite's
+/// `BEGIN IMMEDIATE` already makes writers take turns.
+pub fn lock_stock_of_skus(conn: &mut AnyConnection, sku_ids: &[String]) -> Result<(), AppError> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query(
+            "SELECT 1 FROM stock s JOIN lots l ON l.id = s.lot_id \
+             WHERE l.sku_id = ANY($1) ORDER BY s.lot_id, s.location_id FOR UPDATE OF s",
+        )
+        .bind::<Array<Text>, _>(sku_ids)
+        .execute(pg)?;
     }
     Ok(())
 }

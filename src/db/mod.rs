@@ -24,6 +24,20 @@ use crate::error::AppError;
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+/// Runs one diesel statement on the inner connection of whichever backend
+/// `conn` is: for multi-row inserts and `ON CONFLICT`, which diesel's
+/// multi-backend does not compile. The body is written once and type-checked
+/// for both backends.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::AnyConnection::Postgresql($c) => $body,
+            $crate::db::AnyConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 /// A connection to either backend. Plain diesel queries work on it as they are;
 /// what differs between the backends goes through [`backend`].
 #[derive(diesel::MultiConnection)]

@@ -280,6 +280,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        merchant_id -> Text,
+        channel -> Text,
+        external_id -> Text,
+        live_session -> Nullable<Text>,
+        carrier_id -> Nullable<Text>,
+        ship_name -> Text,
+        ship_phone -> Text,
+        ship_address -> Text,
+        ship_city -> Text,
+        ship_province -> Text,
+        ship_postcode -> Nullable<Text>,
+        status -> Text,
+        units -> BigInt,
+        body_hash -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    order_lines (order_id, line_no) {
+        order_id -> Text,
+        line_no -> Integer,
+        sku_id -> Text,
+        qty -> BigInt,
+    }
+}
+
+diesel::table! {
+    reservations (order_id, line_no, lot_id, location_id) {
+        order_id -> Text,
+        line_no -> Integer,
+        lot_id -> Text,
+        location_id -> Text,
+        qty -> BigInt,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -297,6 +339,12 @@ diesel::joinable!(stock -> locations (location_id));
 diesel::joinable!(ledger_entries -> lots (lot_id));
 diesel::joinable!(lot_dispositions -> lots (lot_id));
 diesel::joinable!(stock_holds -> lots (lot_id));
+diesel::joinable!(orders -> merchants (merchant_id));
+diesel::joinable!(order_lines -> orders (order_id));
+diesel::joinable!(order_lines -> skus (sku_id));
+diesel::joinable!(reservations -> orders (order_id));
+diesel::joinable!(reservations -> lots (lot_id));
+diesel::joinable!(reservations -> locations (location_id));
 diesel::joinable!(stock_counts -> lots (lot_id));
 diesel::joinable!(ledger_entries -> locations (location_id));
 diesel::joinable!(inspection_resumptions -> skus (sku_id));
@@ -322,4 +370,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     lot_dispositions,
     stock_holds,
     stock_counts,
+    orders,
+    order_lines,
+    reservations,
 );

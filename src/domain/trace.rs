@@ -41,6 +41,11 @@ pub enum BizStep {
     Shipping,
     Destroying,
     CycleCounting,
+    /// CBV 2.0 has no step for allocating stock to an order (its `reserving`
+    /// is about serial numbers), so a reservation is a TransactionEvent with
+    /// step `other`; its business transaction (the order) and disposition
+    /// (`reserved`) say what happened.
+    Other,
 }
 
 impl BizStep {
@@ -56,6 +61,7 @@ impl BizStep {
             BizStep::Shipping => "shipping",
             BizStep::Destroying => "destroying",
             BizStep::CycleCounting => "cycle_counting",
+            BizStep::Other => "other",
         }
     }
 }
@@ -74,6 +80,7 @@ pub enum Disposition {
     NonSellableOther,
     Damaged,
     Expired,
+    Reserved,
 }
 
 impl Disposition {
@@ -90,6 +97,7 @@ impl Disposition {
             Disposition::NonSellableOther => "non_sellable_other",
             Disposition::Damaged => "damaged",
             Disposition::Expired => "expired",
+            Disposition::Reserved => "reserved",
         }
     }
 }

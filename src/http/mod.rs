@@ -11,6 +11,7 @@ pub mod inspections;
 pub mod merchants;
 pub mod metrics;
 pub mod ops;
+pub mod orders;
 pub mod problems;
 pub mod receiving;
 pub mod reports;
@@ -133,7 +134,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(storage::holds)
                 .service(storage::create_hold)
                 .service(storage::release_hold)
-                .service(storage::ledger_check),
+                .service(storage::ledger_check)
+                .service(orders::bulk)
+                .service(orders::create)
+                .service(orders::list)
+                .service(orders::get_order)
+                .service(orders::cancel),
         );
 }
 
@@ -155,6 +161,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "partners", description = "Merchants and carriers"),
         (name = "catalog", description = "SKUs and locations"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
+        (name = "orders", description = "Orders from live sessions: bulk idempotent ingest, reservation, backorders, cancel"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )

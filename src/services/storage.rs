@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::services::catalog::{self, Location};
 use crate::services::ledger::{self, Movement, MovementKind};
 use crate::services::lots::{self as lot_service, LotRow};
-use crate::services::trace;
+use crate::services::{orders, trace};
 
 // ------------------------------------------------------------------ putaway
 
@@ -120,6 +120,8 @@ pub fn putaway(
                 &target.id,
             ),
         )?;
+        // New sellable stock serves the backorder queue first, in order time.
+        orders::serve_backorders(c, who, std::slice::from_ref(&lot.sku_id))?;
         Ok(PutawayDone {
             lot_id: lot.id,
             location_code: target.code,
@@ -710,6 +712,7 @@ pub fn release_hold(
                     ),
                 )?;
             }
+            orders::serve_backorders(c, who, std::slice::from_ref(&lot.sku_id))?;
         }
         let row: HoldRow = stock_holds::table
             .find(hold_id)

@@ -62,6 +62,8 @@ struct InspectionObjects {
     /// The lot of `finished`: accepted, its units in receiving.
     accepted_lot: String,
     quarantined_lot: String,
+    /// An order (back-ordered, then reserved by the fixture's putaway), to cancel.
+    order_id: String,
 }
 
 async fn inspection_objects(app: &TestApp, merchant_id: &str, role: &str) -> InspectionObjects {
@@ -121,7 +123,26 @@ async fn inspection_objects(app: &TestApp, merchant_id: &str, role: &str) -> Ins
         finished: started[1]["id"].as_str().unwrap().to_string(),
         accepted_lot: lot(2),
         quarantined_lot: lot(3),
+        order_id: app
+            .post(
+                "/api/v1/orders",
+                token,
+                order_body(merchant_id, &format!("CANCEL-{role}")),
+            )
+            .await
+            .ok(201)["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
     }
+}
+
+/// An order of one unit of SKU `S1` for the merchant.
+fn order_body(merchant_id: &str, external_id: &str) -> Value {
+    json!({"merchant_id": merchant_id, "channel": "douyin", "external_id": external_id,
+           "ship_to": {"name": "Li Lei", "phone": "13800138000", "address": "1 Tea Road",
+                       "city": "Hangzhou", "province": "Zhejiang", "postcode": "310000"},
+           "lines": [{"sku_code": "S1", "qty": 1}]})
 }
 
 /// Announces a receipt of one line of SKU `S1` as admin; returns (receipt id, line id).
@@ -194,11 +215,13 @@ async fn fixture(app: &TestApp) -> Fixture {
         .await
         .ok(201);
     }
-    let held_lot = inspecting[0].1.accepted_lot.clone();
+    // The carrier's lot (the carrier's own putaway row is refused anyway):
+    // its units serve the back-ordered orders first, then one is held.
+    let held_lot = inspecting[3].1.accepted_lot.clone();
     app.post(
         &format!("/api/v1/lots/{held_lot}/putaway"),
         &app.admin_token,
-        json!({"qty": 3, "location_code": "BIN-MATRIX2"}),
+        json!({"qty": 10, "location_code": "BIN-MATRIX2"}),
     )
     .await
     .ok(200);
@@ -411,6 +434,46 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             path: "/api/v1/reports/inspection-quality".into(),
             template: "/api/v1/reports/inspection-quality",
             body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/orders".into(),
+            template: "/api/v1/orders",
+            body: Some(order_body(&f.merchant_id, &format!("ONE-{role}"))),
+            allowed: &["admin", "staff", "merchant"],
+            success: 201,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/orders/bulk".into(),
+            template: "/api/v1/orders/bulk",
+            body: Some(json!({"orders": [order_body(&f.merchant_id, &format!("BULK-{role}"))]})),
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/orders".into(),
+            template: "/api/v1/orders",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: format!("/api/v1/orders/{}", f.inspecting[0].1.order_id),
+            template: "/api/v1/orders/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/orders/{}/cancel", insp.order_id),
+            template: "/api/v1/orders/{id}/cancel",
+            body: Some(json!({})),
             allowed: &["admin", "staff", "merchant"],
             success: 200,
         },

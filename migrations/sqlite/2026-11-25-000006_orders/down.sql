@@ -1,0 +1,3 @@
+DROP TABLE reservations;
+DROP TABLE order_lines;
+DROP TABLE orders;

@@ -1,0 +1,284 @@
+//! `/api/v1/orders`: orders from live sessions, one or a thousand at a time.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{Caller, StaffOrMerchant};
+use super::body::Json;
+use super::catalog::acting_merchant;
+use super::{ItemList, PageQuery};
+use crate::db::{self, DbPool};
+use crate::domain::access::Principal;
+use crate::domain::orders::{body_hash, check_order, RawOrder, MAX_BULK};
+use crate::error::{AppError, FieldError};
+use crate::services::orders::{self, Incoming, IngestResult, Order, OrderFilter, Outcome, Valid};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipToInput {
+    pub name: String,
+    /// A mainland China mobile or landline, optionally with +86.
+    pub phone: String,
+    pub address: String,
+    pub city: String,
+    pub province: String,
+    /// Six digits.
+    pub postcode: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    pub sku_code: String,
+    /// 1 to 10,000 units.
+    pub qty: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderInput {
+    /// Required for staff; implied for a merchant token.
+    pub merchant_id: Option<String>,
+    /// douyin, kuaishou, taobao_live, wechat_channels or other.
+    pub channel: String,
+    /// The order's id in the channel; with the merchant and channel, the key
+    /// that makes a retried push harmless.
+    pub external_id: String,
+    pub live_session: Option<String>,
+    pub carrier_code: Option<String>,
+    pub ship_to: ShipToInput,
+    /// 1 to 50 lines, one per SKU.
+    pub lines: Vec<LineInput>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkOrders {
+    /// 1 to 1,000 orders; each is answered on its own.
+    #[schema(value_type = Vec<OrderInput>)]
+    pub orders: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkAnswer {
+    /// One per order pushed, in the same order.
+    pub results: Vec<IngestResult>,
+}
+
+/// Reads one pushed order: its JSON (a wrong type is that order's 400-style
+/// error), its fields (422-style), its merchant.
+fn incoming(who: &Principal, value: serde_json::Value, prefix: String) -> Incoming {
+    let external_id = value
+        .get("external_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    let hash = body_hash(&value);
+    let parsed: Result<OrderInput, _> = serde_path_to_error::deserialize(value);
+    let input = match parsed {
+        Ok(input) => input,
+        Err(e) => {
+            let path = e.path().to_string();
+            let field = if path == "." {
+                prefix.trim_end_matches('.').to_string()
+            } else {
+                format!("{prefix}{path}")
+            };
+            return Incoming {
+                external_id,
+                prefix,
+                order: Err(vec![FieldError::new(field, e.inner().to_string())]),
+            };
+        }
+    };
+    let mut errors = Vec::new();
+    let merchant_id = match acting_merchant(who, input.merchant_id) {
+        Ok(id) => Some(id),
+        Err(AppError::Validation(fields)) => {
+            errors.extend(
+                fields
+                    .into_iter()
+                    .map(|f| FieldError::new(format!("{prefix}{}", f.field), f.message)),
+            );
+            None
+        }
+        Err(other) => {
+            errors.push(FieldError::new(
+                format!("{prefix}merchant_id"),
+                other.to_string(),
+            ));
+            None
+        }
+    };
+    let raw = RawOrder {
+        channel: input.channel,
+        external_id: input.external_id,
+        live_session: input.live_session,
+        carrier_code: input.carrier_code,
+        name: input.ship_to.name,
+        phone: input.ship_to.phone,
+        address: input.ship_to.address,
+        city: input.ship_to.city,
+        province: input.ship_to.province,
+        postcode: input.ship_to.postcode,
+        lines: input
+            .lines
+            .into_iter()
+            .map(|l| (l.sku_code, l.qty))
+            .collect(),
+    };
+    let checked = check_order(raw, &prefix);
+    let order = match (checked, merchant_id) {
+        (Ok(order), Some(merchant_id)) if errors.is_empty() => Ok(Valid {
+            merchant_id,
+            order,
+            body_hash: hash,
+        }),
+        (Ok(_), _) => Err(errors),
+        (Err(mut fields), _) => {
+            errors.append(&mut fields);
+            Err(errors)
+        }
+    };
+    Incoming {
+        external_id,
+        prefix,
+        order,
+    }
+}
+
+/// Push up to 1,000 orders; each is reserved, back-ordered, a duplicate or rejected on its own.
+#[utoipa::path(tag = "orders", request_body = BulkOrders, responses((status = 200, body = BulkAnswer)))]
+#[post("/orders/bulk")]
+pub async fn bulk(
+    who: Caller<StaffOrMerchant>,
+    pool: web::Data<DbPool>,
+    body: Json<BulkOrders>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let pushed = body.into_inner().orders;
+    if pushed.is_empty() || pushed.len() > MAX_BULK {
+        return Err(AppError::field(
+            "orders",
+            format!(
+                "must hold 1 to {MAX_BULK} orders; {} were sent",
+                pushed.len()
+            ),
+        ));
+    }
+    let incoming: Vec<Incoming> = pushed
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| incoming(&who, value, format!("orders[{i}].")))
+        .collect();
+    let results = db::run(&pool, move |c| orders::ingest(c, &who, incoming)).await?;
+    Ok(HttpResponse::Ok().json(BulkAnswer { results }))
+}
+
+/// Push one order: 201 with the new order, 200 with the existing one for a retry.
+#[utoipa::path(
+    tag = "orders",
+    request_body = OrderInput,
+    responses((status = 201, body = Order), (status = 200, description = "a retry: the existing order", body = Order))
+)]
+#[post("/orders")]
+pub async fn create(
+    who: Caller<StaffOrMerchant>,
+    pool: web::Data<DbPool>,
+    body: Json<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let incoming = incoming(&who, body.into_inner(), String::new());
+    let (result, order) = db::run(&pool, move |c| {
+        let mut results = orders::ingest(c, &who, vec![incoming])?;
+        let result = results
+            .pop()
+            .ok_or_else(|| AppError::Internal("no answer for the order".into()))?;
+        let order = match &result.order_id {
+            Some(id) => Some(orders::get(c, &who, id)?),
+            None => None,
+        };
+        Ok((result, order))
+    })
+    .await?;
+    match (result.status, order) {
+        (Outcome::Reserved | Outcome::Backordered, Some(order)) => {
+            Ok(HttpResponse::Created().json(order))
+        }
+        (Outcome::Duplicate, Some(order)) => Ok(HttpResponse::Ok().json(order)),
+        _ => Err(result
+            .cause
+            .unwrap_or_else(|| AppError::Internal("a rejected order without a cause".into()))),
+    }
+}
+
+/// One order with its lines and reservations.
+#[utoipa::path(tag = "orders", params(("id" = String, Path, description = "order id")), responses((status = 200, body = Order)))]
+#[get("/orders/{id}")]
+pub async fn get_order(
+    who: Caller<StaffOrMerchant>,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let order = db::run(&pool, move |c| orders::get(c, &who, &id)).await?;
+    Ok(HttpResponse::Ok().json(order))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    /// reserved, backordered or cancelled.
+    pub status: Option<String>,
+    pub live_session: Option<String>,
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// Orders in the order they arrived; a merchant's own.
+#[utoipa::path(tag = "orders", params(OrderQuery), responses((status = 200, body = ItemList<Order>)))]
+#[get("/orders")]
+pub async fn list(
+    who: Caller<StaffOrMerchant>,
+    pool: web::Data<DbPool>,
+    query: web::Query<OrderQuery>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let q = query.into_inner();
+    let page = PageQuery {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .parse()?;
+    let status = q.status.filter(|s| !s.is_empty());
+    if let Some(s) = &status {
+        if !["reserved", "backordered", "cancelled"].contains(&s.as_str()) {
+            return Err(AppError::field(
+                "status",
+                "must be reserved, backordered or cancelled",
+            ));
+        }
+    }
+    let filter = OrderFilter {
+        status,
+        live_session: q.live_session.filter(|s| !s.is_empty()),
+    };
+    let found = db::run(&pool, move |c| orders::list(c, &who, filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(ItemList::from(found)))
+}
+
+/// Cancel an order that is not yet picked; its stock serves the backorder queue.
+#[utoipa::path(tag = "orders", params(("id" = String, Path, description = "order id")), responses((status = 200, body = Order)))]
+#[post("/orders/{id}/cancel")]
+pub async fn cancel(
+    who: Caller<StaffOrMerchant>,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let order = db::run(&pool, move |c| orders::cancel(c, &who, &id)).await?;
+    Ok(HttpResponse::Ok().json(order))
+}

@@ -1,0 +1,1005 @@
+//! Orders from live sessions: bulk, idempotent ingest with all-or-nothing
+//! reservation against sellable stock (FEFO), the backorder queue, cancel.
+//!
+//! Ingest is set-based: one request is one transaction of a fixed number of
+//! statements whatever its size — one lookup each for merchants, SKUs,
+//! carriers and existing keys; one multi-row insert each for orders, lines,
+//! reservations and trace events; one guarded update per stock row touched.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::{
+    carriers, locations, lots, merchants, order_lines, orders, reservations, skus, stock,
+    stock_holds, trace_events,
+};
+use crate::db::{self, backend, AnyConnection};
+use crate::domain::access::Principal;
+use crate::domain::gs1::Gtin;
+use crate::domain::ids::new_id;
+use crate::domain::orders::{reserve_order, CheckedOrder};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::storage::{is_expired, Allocation, StockCandidate};
+use crate::domain::time;
+use crate::domain::trace::{biz_tx, lot_class, Action, BizStep, Disposition};
+use crate::error::{AppError, FieldError, Problem};
+use crate::on_backend;
+use crate::services::trace::tx_uri;
+
+/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters.
+const CHUNK: usize = 500;
+
+/// One order of a push, as the HTTP layer checked it.
+pub struct Incoming {
+    pub external_id: String,
+    /// `orders[i].` in a bulk request, empty for a single order.
+    pub prefix: String,
+    pub order: Result<Valid, Vec<FieldError>>,
+}
+
+/// An order whose fields are valid, with its merchant and body hash.
+pub struct Valid {
+    pub merchant_id: String,
+    pub order: CheckedOrder,
+    pub body_hash: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// New, and every line is reserved.
+    Reserved,
+    /// New, and waiting for stock (no line is reserved).
+    Backordered,
+    /// Already known with the same body: `order_id` is the existing order.
+    Duplicate,
+    /// Refused: `error` says why (a field, or a different body for a known key).
+    Rejected,
+}
+
+/// The answer for one order of a push, in input order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestResult {
+    pub external_id: String,
+    pub order_id: Option<String>,
+    pub status: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Problem>,
+    /// The error as an AppError, for the single-order endpoint's status.
+    #[serde(skip)]
+    pub cause: Option<AppError>,
+}
+
+impl IngestResult {
+    fn rejected(external_id: String, cause: AppError) -> IngestResult {
+        IngestResult {
+            external_id,
+            order_id: None,
+            status: Outcome::Rejected,
+            error: Some(cause.to_problem()),
+            cause: Some(cause),
+        }
+    }
+
+    fn done(external_id: String, order_id: String, status: Outcome) -> IngestResult {
+        IngestResult {
+            external_id,
+            order_id: Some(order_id),
+            status,
+            error: None,
+            cause: None,
+        }
+    }
+}
+
+/// A new order on its way into the database.
+struct NewOrder {
+    index: usize,
+    id: String,
+    merchant_id: String,
+    carrier_id: Option<String>,
+    order: CheckedOrder,
+    body_hash: String,
+    /// SKU id per line.
+    sku_ids: Vec<String>,
+}
+
+type Key = (String, String, String);
+
+/// A reservation row: ((order id, line no, lot id, location id), qty).
+type ReservationRow<'a> = ((&'a str, i32, &'a str, &'a str), i64);
+
+/// Sellable candidates per SKU id, and the EPC class of each lot.
+type SellableStock = (
+    HashMap<String, Vec<StockCandidate>>,
+    HashMap<String, String>,
+);
+
+/// Ingests a push of orders: validates what needs the database, answers
+/// duplicates and conflicts, inserts the new orders and reserves each one
+/// whole or back-orders it, in input order, in one transaction.
+pub fn ingest(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    incoming: Vec<Incoming>,
+) -> Result<Vec<IngestResult>, AppError> {
+    db::write(conn, |c| {
+        let now = time::now();
+        let mut results: Vec<Option<IngestResult>> = (0..incoming.len()).map(|_| None).collect();
+        let valid: Vec<(usize, &Incoming, &Valid)> = incoming
+            .iter()
+            .enumerate()
+            .filter_map(|(i, inc)| inc.order.as_ref().ok().map(|v| (i, inc, v)))
+            .collect();
+        for (i, inc) in incoming.iter().enumerate() {
+            if let Err(fields) = &inc.order {
+                results[i] = Some(IngestResult::rejected(
+                    inc.external_id.clone(),
+                    AppError::Validation(fields.clone()),
+                ));
+            }
+        }
+
+        // One lookup each: merchants, SKUs, carriers, known keys.
+        let merchant_ids: BTreeSet<&str> = valid.iter().map(|v| v.2.merchant_id.as_str()).collect();
+        let known_merchants: BTreeSet<String> = merchants::table
+            .filter(merchants::id.eq_any(&merchant_ids))
+            .select(merchants::id)
+            .load::<String>(c)?
+            .into_iter()
+            .filter(|m| who.sees_merchant(m))
+            .collect();
+        let sku_codes: BTreeSet<&str> = valid
+            .iter()
+            .flat_map(|v| v.2.order.lines.iter().map(|(code, _)| code.as_str()))
+            .collect();
+        let sku_rows: Vec<(String, String, String)> = skus::table
+            .filter(skus::merchant_id.eq_any(&merchant_ids))
+            .filter(skus::code.eq_any(&sku_codes))
+            .select((skus::merchant_id, skus::code, skus::id))
+            .load(c)?;
+        let sku_by_code: HashMap<(&str, &str), &str> = sku_rows
+            .iter()
+            .map(|(m, code, id)| ((m.as_str(), code.as_str()), id.as_str()))
+            .collect();
+        let carrier_codes: BTreeSet<&str> = valid
+            .iter()
+            .filter_map(|v| v.2.order.carrier_code.as_deref())
+            .collect();
+        let carrier_rows: Vec<(String, String)> = carriers::table
+            .filter(carriers::code.eq_any(&carrier_codes))
+            .select((carriers::code, carriers::id))
+            .load(c)?;
+        let carrier_by_code: HashMap<&str, &str> = carrier_rows
+            .iter()
+            .map(|(code, id)| (code.as_str(), id.as_str()))
+            .collect();
+        let external_ids: BTreeSet<&str> = valid
+            .iter()
+            .map(|v| v.2.order.external_id.as_str())
+            .collect();
+        let mut known = known_keys(c, &merchant_ids, &external_ids)?;
+
+        let mut new_orders: Vec<NewOrder> = Vec::new();
+        for (i, inc, v) in &valid {
+            let p = &inc.prefix;
+            if !known_merchants.contains(&v.merchant_id) {
+                results[*i] = Some(IngestResult::rejected(
+                    inc.external_id.clone(),
+                    AppError::field(
+                        format!("{p}merchant_id"),
+                        format!("no merchant with id {}", v.merchant_id),
+                    ),
+                ));
+                continue;
+            }
+            let mut errors = Vec::new();
+            let mut sku_ids = Vec::new();
+            for (l, (code, _)) in v.order.lines.iter().enumerate() {
+                match sku_by_code.get(&(v.merchant_id.as_str(), code.as_str())) {
+                    Some(id) => sku_ids.push(id.to_string()),
+                    None => errors.push(FieldError::new(
+                        format!("{p}lines[{l}].sku_code"),
+                        format!("this merchant has no SKU with code {code}"),
+                    )),
+                }
+            }
+            let carrier_id = match &v.order.carrier_code {
+                Some(code) => match carrier_by_code.get(code.as_str()) {
+                    Some(id) => Some(id.to_string()),
+                    None => {
+                        errors.push(FieldError::new(
+                            format!("{p}carrier_code"),
+                            format!("no carrier with code {code}"),
+                        ));
+                        None
+                    }
+                },
+                None => None,
+            };
+            if !errors.is_empty() {
+                results[*i] = Some(IngestResult::rejected(
+                    inc.external_id.clone(),
+                    AppError::Validation(errors),
+                ));
+                continue;
+            }
+            let key = (
+                v.merchant_id.clone(),
+                v.order.channel.clone(),
+                v.order.external_id.clone(),
+            );
+            // A key seen before (in the database, or earlier in this push).
+            if let Some((existing, hash)) = known.get(&key) {
+                results[*i] = Some(if *hash == v.body_hash {
+                    IngestResult::done(
+                        inc.external_id.clone(),
+                        existing.clone(),
+                        Outcome::Duplicate,
+                    )
+                } else {
+                    conflict(inc.external_id.clone(), &key, existing)
+                });
+                continue;
+            }
+            let id = new_id("ord");
+            known.insert(key, (id.clone(), v.body_hash.clone()));
+            new_orders.push(NewOrder {
+                index: *i,
+                id,
+                merchant_id: v.merchant_id.clone(),
+                carrier_id,
+                order: v.order.clone(),
+                body_hash: v.body_hash.clone(),
+                sku_ids,
+            });
+        }
+
+        // Insert in key order (so that concurrent pushes lock keys in the
+        // same order); a key another transaction inserted meanwhile is
+        // skipped and answered from what that one stored.
+        let inserted = insert_orders(c, who, &mut new_orders, now)?;
+        let (winners, losers): (Vec<NewOrder>, Vec<NewOrder>) = new_orders
+            .into_iter()
+            .partition(|o| inserted.contains(&o.id));
+        if !losers.is_empty() {
+            let merchants: BTreeSet<&str> = losers.iter().map(|o| o.merchant_id.as_str()).collect();
+            let externals: BTreeSet<&str> = losers
+                .iter()
+                .map(|o| o.order.external_id.as_str())
+                .collect();
+            let stored = known_keys(c, &merchants, &externals)?;
+            for o in &losers {
+                let key = (
+                    o.merchant_id.clone(),
+                    o.order.channel.clone(),
+                    o.order.external_id.clone(),
+                );
+                let external = incoming[o.index].external_id.clone();
+                results[o.index] = Some(match stored.get(&key) {
+                    Some((id, hash)) if *hash == o.body_hash => {
+                        IngestResult::done(external, id.clone(), Outcome::Duplicate)
+                    }
+                    Some((id, _)) => conflict(external, &key, id),
+                    None => IngestResult::rejected(
+                        external,
+                        AppError::Unavailable("a concurrent push got in the way; retry".into()),
+                    ),
+                });
+            }
+        }
+        insert_lines(c, &winners)?;
+
+        // Reserve, in order time, all lines or none.
+        let mut planned: Vec<Planned> = Vec::new();
+        let skus: BTreeSet<String> = winners.iter().flat_map(|o| o.sku_ids.clone()).collect();
+        let today = now.date();
+        let (mut stock_left, classes) = sellable_stock(c, &skus, today)?;
+        let mut order_winners: Vec<&NewOrder> = winners.iter().collect();
+        order_winners.sort_by(|a, b| a.id.cmp(&b.id));
+        for o in order_winners {
+            let lines: Vec<(String, i64)> = o
+                .sku_ids
+                .iter()
+                .zip(&o.order.lines)
+                .map(|(sku, (_, qty))| (sku.clone(), *qty))
+                .collect();
+            let status = match reserve_order(&lines, &mut stock_left) {
+                Some(allocations) => {
+                    planned.push(Planned {
+                        order_id: o.id.clone(),
+                        allocations,
+                    });
+                    Outcome::Reserved
+                }
+                None => Outcome::Backordered,
+            };
+            results[o.index] = Some(IngestResult::done(
+                incoming[o.index].external_id.clone(),
+                o.id.clone(),
+                status,
+            ));
+        }
+        apply_reservations(c, who, &planned, &classes, now)?;
+
+        results
+            .into_iter()
+            .map(|r| r.ok_or_else(|| AppError::Internal("an order got no answer".into())))
+            .collect()
+    })
+}
+
+fn conflict(external_id: String, key: &Key, existing: &str) -> IngestResult {
+    IngestResult::rejected(
+        external_id,
+        AppError::Conflict(format!(
+            "order {} of channel {} was pushed before with a different body (order {existing}); \
+             a retry must repeat the order exactly",
+            key.2, key.1
+        )),
+    )
+}
+
+/// Orders already stored under these merchants and external ids: key → (id, body hash).
+fn known_keys(
+    c: &mut AnyConnection,
+    merchant_ids: &BTreeSet<&str>,
+    external_ids: &BTreeSet<&str>,
+) -> Result<HashMap<Key, (String, String)>, AppError> {
+    let mut known = HashMap::new();
+    let externals: Vec<&str> = external_ids.iter().copied().collect();
+    for chunk in externals.chunks(CHUNK) {
+        let rows: Vec<(String, String, String, String, String)> = orders::table
+            .filter(orders::merchant_id.eq_any(merchant_ids))
+            .filter(orders::external_id.eq_any(chunk))
+            .select((
+                orders::merchant_id,
+                orders::channel,
+                orders::external_id,
+                orders::id,
+                orders::body_hash,
+            ))
+            .load(c)?;
+        for (m, ch, ext, id, hash) in rows {
+            known.insert((m, ch, ext), (id, hash));
+        }
+    }
+    Ok(known)
+}
+
+/// Inserts the orders (status `backordered` until reserved) and answers the
+/// ids actually inserted.
+fn insert_orders(
+    c: &mut AnyConnection,
+    who: &Principal,
+    new_orders: &mut [NewOrder],
+    now: NaiveDateTime,
+) -> Result<BTreeSet<String>, AppError> {
+    new_orders.sort_by(|a, b| {
+        (&a.merchant_id, &a.order.channel, &a.order.external_id).cmp(&(
+            &b.merchant_id,
+            &b.order.channel,
+            &b.order.external_id,
+        ))
+    });
+    let mut inserted = BTreeSet::new();
+    for chunk in new_orders.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|o| {
+                (
+                    orders::id.eq(&o.id),
+                    orders::merchant_id.eq(&o.merchant_id),
+                    orders::channel.eq(&o.order.channel),
+                    orders::external_id.eq(&o.order.external_id),
+                    orders::live_session.eq(&o.order.live_session),
+                    orders::carrier_id.eq(&o.carrier_id),
+                    orders::ship_name.eq(&o.order.name),
+                    orders::ship_phone.eq(&o.order.phone),
+                    orders::ship_address.eq(&o.order.address),
+                    orders::ship_city.eq(&o.order.city),
+                    orders::ship_province.eq(&o.order.province),
+                    orders::ship_postcode.eq(&o.order.postcode),
+                    (
+                        orders::status.eq("backordered"),
+                        orders::units.eq(o.order.units()),
+                        orders::body_hash.eq(&o.body_hash),
+                        orders::created_at.eq(now),
+                        orders::created_by.eq(&who.token_id),
+                        orders::updated_at.eq(now),
+                    ),
+                )
+            })
+            .collect();
+        let ids: Vec<String> = on_backend!(c, |inner| diesel::insert_into(orders::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(orders::id)
+            .get_results(inner))?;
+        inserted.extend(ids);
+    }
+    Ok(inserted)
+}
+
+fn insert_lines(c: &mut AnyConnection, new_orders: &[NewOrder]) -> Result<(), AppError> {
+    let lines: Vec<(&str, i32, &str, i64)> = new_orders
+        .iter()
+        .flat_map(|o| {
+            o.sku_ids
+                .iter()
+                .zip(&o.order.lines)
+                .enumerate()
+                .map(move |(i, (sku, (_, qty)))| (o.id.as_str(), i as i32 + 1, sku.as_str(), *qty))
+        })
+        .collect();
+    for chunk in lines.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(order, line, sku, qty)| {
+                (
+                    order_lines::order_id.eq(*order),
+                    order_lines::line_no.eq(*line),
+                    order_lines::sku_id.eq(*sku),
+                    order_lines::qty.eq(*qty),
+                )
+            })
+            .collect();
+        on_backend!(c, |inner| diesel::insert_into(order_lines::table)
+            .values(rows)
+            .execute(inner))?;
+    }
+    Ok(())
+}
+
+/// One order's reservation: per line index, what it takes from where.
+struct Planned {
+    order_id: String,
+    allocations: Vec<(usize, Allocation)>,
+}
+
+/// Sellable stock of the SKUs, locked for the rest of the transaction:
+/// candidates per SKU for FEFO, and the EPC class of each lot for the trace.
+fn sellable_stock(
+    c: &mut AnyConnection,
+    sku_ids: &BTreeSet<String>,
+    today: NaiveDate,
+) -> Result<SellableStock, AppError> {
+    let sku_ids: Vec<String> = sku_ids.iter().cloned().collect();
+    let mut by_sku: HashMap<String, Vec<StockCandidate>> = HashMap::new();
+    let mut classes: HashMap<String, String> = HashMap::new();
+    if sku_ids.is_empty() {
+        return Ok((by_sku, classes));
+    }
+    backend::lock_stock_of_skus(c, &sku_ids)?;
+    type Row = (
+        String,
+        String,
+        String,
+        i32,
+        i64,
+        i64,
+        String,
+        String,
+        Option<NaiveDate>,
+        NaiveDateTime,
+        Option<String>,
+    );
+    let rows: Vec<Row> = stock::table
+        .inner_join(locations::table)
+        .inner_join(lots::table.inner_join(skus::table))
+        .filter(lots::sku_id.eq_any(&sku_ids))
+        .filter(locations::kind.eq("storage"))
+        .filter(lots::status.eq("accepted"))
+        .filter((stock::on_hand - stock::reserved).gt(0))
+        .select((
+            stock::lot_id,
+            stock::location_id,
+            locations::code,
+            locations::walk_seq,
+            stock::on_hand,
+            stock::reserved,
+            lots::sku_id,
+            lots::lot_code,
+            lots::expiry_date,
+            lots::created_at,
+            skus::gtin,
+        ))
+        .load(c)?;
+    let lot_ids: BTreeSet<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let holds: Vec<(String, Option<String>)> = stock_holds::table
+        .filter(stock_holds::lot_id.eq_any(&lot_ids))
+        .filter(stock_holds::released_at.is_null())
+        .select((stock_holds::lot_id, stock_holds::location_id))
+        .load(c)?;
+    for r in &rows {
+        let held = holds
+            .iter()
+            .any(|(lot, loc)| *lot == r.0 && loc.as_ref().is_none_or(|l| *l == r.1));
+        if held || is_expired(r.8, today) {
+            continue;
+        }
+        let gtin14 =
+            r.10.as_deref()
+                .and_then(|g| Gtin::parse(g).ok())
+                .map(|g| g.to_gtin14());
+        classes
+            .entry(r.0.clone())
+            .or_insert_with(|| lot_class(gtin14.as_deref(), &r.7, &r.0));
+        by_sku.entry(r.6.clone()).or_default().push(StockCandidate {
+            lot_id: r.0.clone(),
+            location_id: r.1.clone(),
+            location_code: r.2.clone(),
+            expiry_date: r.8,
+            received_at: r.9,
+            walk_seq: r.3,
+            available: r.4 - r.5,
+        });
+    }
+    Ok((by_sku, classes))
+}
+
+/// Writes planned reservations: the rows, `stock.reserved` (a guarded update
+/// per stock row), the orders' status, and one trace event per reservation.
+fn apply_reservations(
+    c: &mut AnyConnection,
+    who: &Principal,
+    planned: &[Planned],
+    classes: &HashMap<String, String>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if planned.is_empty() {
+        return Ok(());
+    }
+    // Lines of one order take from one lot × bin at most once each.
+    let mut rows: BTreeMap<(&str, i32, &str, &str), i64> = BTreeMap::new();
+    let mut per_stock: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for p in planned {
+        for (line, a) in &p.allocations {
+            *rows
+                .entry((
+                    p.order_id.as_str(),
+                    *line as i32 + 1,
+                    a.lot_id.as_str(),
+                    a.location_id.as_str(),
+                ))
+                .or_insert(0) += a.qty;
+            *per_stock
+                .entry((a.lot_id.as_str(), a.location_id.as_str()))
+                .or_insert(0) += a.qty;
+        }
+    }
+    let rows: Vec<ReservationRow> = rows.into_iter().collect();
+    for chunk in rows.chunks(CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|((order, line, lot, loc), qty)| {
+                (
+                    reservations::order_id.eq(*order),
+                    reservations::line_no.eq(*line),
+                    reservations::lot_id.eq(*lot),
+                    reservations::location_id.eq(*loc),
+                    reservations::qty.eq(*qty),
+                )
+            })
+            .collect();
+        on_backend!(c, |inner| diesel::insert_into(reservations::table)
+            .values(values)
+            .execute(inner))?;
+    }
+    for ((lot, loc), qty) in &per_stock {
+        // Guarded: never more reserved than on hand, even if a writer slipped past the lock.
+        let updated = diesel::update(
+            stock::table
+                .filter(stock::lot_id.eq(*lot))
+                .filter(stock::location_id.eq(*loc))
+                .filter((stock::on_hand - stock::reserved).ge(*qty)),
+        )
+        .set(stock::reserved.eq(stock::reserved + *qty))
+        .execute(c)?;
+        if updated == 0 {
+            return Err(AppError::Unavailable(
+                "stock changed while the orders were reserved; retry the push".into(),
+            ));
+        }
+    }
+    let ids: Vec<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+    for chunk in ids.chunks(CHUNK) {
+        diesel::update(orders::table.filter(orders::id.eq_any(chunk)))
+            .set((orders::status.eq("reserved"), orders::updated_at.eq(now)))
+            .execute(c)?;
+    }
+    record_reservation_events(
+        c,
+        who,
+        &rows,
+        classes,
+        Action::Add,
+        Disposition::Reserved,
+        now,
+    )
+}
+
+/// EPCIS 2.0 TransactionEvents, many at once: each associates (ADD) or
+/// dissociates (DELETE) a lot quantity at a bin with the order, a CBV `po`
+/// business transaction.
+fn record_reservation_events(
+    c: &mut AnyConnection,
+    who: &Principal,
+    rows: &[ReservationRow],
+    classes: &HashMap<String, String>,
+    action: Action,
+    disposition: Disposition,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    for chunk in rows.chunks(CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|((order, _, lot, loc), qty)| {
+                (
+                    trace_events::id.eq(new_id("evt")),
+                    trace_events::event_type.eq("TransactionEvent"),
+                    trace_events::action.eq(action.as_str()),
+                    trace_events::event_time.eq(now),
+                    trace_events::event_tz_offset.eq("+00:00"),
+                    trace_events::biz_step.eq(BizStep::Other.as_str()),
+                    trace_events::disposition.eq(disposition.as_str()),
+                    trace_events::lot_id.eq(Some(*lot)),
+                    trace_events::what_class.eq(classes
+                        .get(*lot)
+                        .cloned()
+                        .unwrap_or_else(|| format!("urn:depot:lot:{lot}"))),
+                    trace_events::quantity.eq(Some(*qty)),
+                    trace_events::location_id.eq(Some(*loc)),
+                    (
+                        trace_events::biz_tx_type.eq(Some(biz_tx::PURCHASE_ORDER)),
+                        trace_events::biz_tx_id.eq(Some(tx_uri("order", order))),
+                        trace_events::actor.eq(Some(&who.token_id)),
+                        trace_events::recorded_at.eq(now),
+                    ),
+                )
+            })
+            .collect();
+        on_backend!(c, |inner| diesel::insert_into(trace_events::table)
+            .values(values)
+            .execute(inner))?;
+    }
+    Ok(())
+}
+
+/// Serves back-ordered orders that need any of these SKUs, oldest first,
+/// from the sellable stock there is now: each is reserved whole if it can be;
+/// one that cannot waits, and younger ones may still be served. Called in the
+/// transaction that made stock sellable (putaway, a released hold, a cancel).
+pub fn serve_backorders(
+    c: &mut AnyConnection,
+    who: &Principal,
+    sku_ids: &[String],
+) -> Result<usize, AppError> {
+    if sku_ids.is_empty() {
+        return Ok(0);
+    }
+    let waiting: Vec<String> = orders::table
+        .filter(orders::status.eq("backordered"))
+        .filter(
+            orders::id.eq_any(
+                order_lines::table
+                    .filter(order_lines::sku_id.eq_any(sku_ids))
+                    .select(order_lines::order_id),
+            ),
+        )
+        .order(orders::id.asc())
+        .select(orders::id)
+        .load(c)?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let mut lines_of: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+    for chunk in waiting.chunks(CHUNK) {
+        let lines: Vec<(String, String, i64)> = order_lines::table
+            .filter(order_lines::order_id.eq_any(chunk))
+            .order((order_lines::order_id.asc(), order_lines::line_no.asc()))
+            .select((order_lines::order_id, order_lines::sku_id, order_lines::qty))
+            .load(c)?;
+        for (order, sku, qty) in lines {
+            lines_of.entry(order).or_default().push((sku, qty));
+        }
+    }
+    let skus: BTreeSet<String> = lines_of
+        .values()
+        .flat_map(|l| l.iter().map(|(s, _)| s.clone()))
+        .collect();
+    let now = time::now();
+    let (mut stock_left, classes) = sellable_stock(c, &skus, now.date())?;
+    let mut planned = Vec::new();
+    for (order_id, lines) in &lines_of {
+        if let Some(allocations) = reserve_order(lines, &mut stock_left) {
+            planned.push(Planned {
+                order_id: order_id.clone(),
+                allocations,
+            });
+        }
+    }
+    apply_reservations(c, who, &planned, &classes, now)?;
+    Ok(planned.len())
+}
+
+// ------------------------------------------------------------------ reading
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderLine {
+    pub line_no: i32,
+    pub sku_code: String,
+    pub qty: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Reservation {
+    pub line_no: i32,
+    pub lot_id: String,
+    pub lot_code: String,
+    pub location_code: String,
+    pub qty: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ShipTo {
+    pub name: String,
+    pub phone: String,
+    pub address: String,
+    pub city: String,
+    pub province: String,
+    pub postcode: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: String,
+    pub merchant_id: String,
+    pub channel: String,
+    pub external_id: String,
+    pub live_session: Option<String>,
+    pub carrier_id: Option<String>,
+    pub ship_to: ShipTo,
+    /// reserved, backordered or cancelled.
+    pub status: String,
+    pub units: i64,
+    pub lines: Vec<OrderLine>,
+    /// What is held for the order, lot by lot and bin by bin (FEFO).
+    pub reservations: Vec<Reservation>,
+    #[serde(serialize_with = "time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: NaiveDateTime,
+    pub created_by: Option<String>,
+    #[serde(serialize_with = "time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Queryable)]
+struct OrderRow {
+    id: String,
+    merchant_id: String,
+    channel: String,
+    external_id: String,
+    live_session: Option<String>,
+    carrier_id: Option<String>,
+    ship_name: String,
+    ship_phone: String,
+    ship_address: String,
+    ship_city: String,
+    ship_province: String,
+    ship_postcode: Option<String>,
+    status: String,
+    units: i64,
+    _body_hash: String,
+    created_at: NaiveDateTime,
+    created_by: Option<String>,
+    updated_at: NaiveDateTime,
+}
+
+fn to_order(c: &mut AnyConnection, r: OrderRow) -> Result<Order, AppError> {
+    let lines: Vec<(i32, String, i64)> = order_lines::table
+        .inner_join(skus::table)
+        .filter(order_lines::order_id.eq(&r.id))
+        .order(order_lines::line_no.asc())
+        .select((order_lines::line_no, skus::code, order_lines::qty))
+        .load(c)?;
+    let held: Vec<(i32, String, String, String, i64)> = reservations::table
+        .inner_join(lots::table)
+        .inner_join(locations::table)
+        .filter(reservations::order_id.eq(&r.id))
+        .order((reservations::line_no.asc(), reservations::lot_id.asc()))
+        .select((
+            reservations::line_no,
+            reservations::lot_id,
+            lots::lot_code,
+            locations::code,
+            reservations::qty,
+        ))
+        .load(c)?;
+    Ok(Order {
+        id: r.id,
+        merchant_id: r.merchant_id,
+        channel: r.channel,
+        external_id: r.external_id,
+        live_session: r.live_session,
+        carrier_id: r.carrier_id,
+        ship_to: ShipTo {
+            name: r.ship_name,
+            phone: r.ship_phone,
+            address: r.ship_address,
+            city: r.ship_city,
+            province: r.ship_province,
+            postcode: r.ship_postcode,
+        },
+        status: r.status,
+        units: r.units,
+        lines: lines
+            .into_iter()
+            .map(|(line_no, sku_code, qty)| OrderLine {
+                line_no,
+                sku_code,
+                qty,
+            })
+            .collect(),
+        reservations: held
+            .into_iter()
+            .map(
+                |(line_no, lot_id, lot_code, location_code, qty)| Reservation {
+                    line_no,
+                    lot_id,
+                    lot_code,
+                    location_code,
+                    qty,
+                },
+            )
+            .collect(),
+        created_at: r.created_at,
+        created_by: r.created_by,
+        updated_at: r.updated_at,
+    })
+}
+
+/// One order; another merchant's is a 404.
+pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order, AppError> {
+    let row: Option<OrderRow> = orders::table
+        .find(id)
+        .select(orders::all_columns)
+        .first(conn)
+        .optional()?;
+    match row {
+        Some(r) if who.sees_merchant(&r.merchant_id) => to_order(conn, r),
+        _ => Err(AppError::not_found("order", id)),
+    }
+}
+
+pub struct OrderFilter {
+    pub status: Option<String>,
+    pub live_session: Option<String>,
+}
+
+/// Orders by id (= time of ingest); a merchant's own.
+pub fn list(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    filter: OrderFilter,
+    page: &PageRequest,
+) -> Result<Page<Order>, AppError> {
+    let mut query = orders::table
+        .select(orders::all_columns)
+        .order(orders::id.asc())
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(orders::id.gt(after.clone()));
+    }
+    if let Some(own) = &who.merchant_id {
+        query = query.filter(orders::merchant_id.eq(own.clone()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(orders::status.eq(status));
+    }
+    if let Some(session) = filter.live_session {
+        query = query.filter(orders::live_session.eq(session));
+    }
+    let rows: Vec<OrderRow> = query.load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(|r| to_order(conn, r))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, page, |o| &o.id))
+}
+
+/// Cancels an order that is reserved or back-ordered (not yet picked): its
+/// reservations are released, and back-ordered orders of its SKUs are served
+/// from what it gave back. Cancelling twice is a 409 naming the state.
+pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order, AppError> {
+    db::write(conn, |c| {
+        let order = get(c, who, id)?;
+        if order.status == "cancelled" {
+            return Err(AppError::InvalidState(format!(
+                "order {id} is already cancelled"
+            )));
+        }
+        let now = time::now();
+        let updated = diesel::update(
+            orders::table
+                .find(id)
+                .filter(orders::status.eq(&order.status)),
+        )
+        .set((orders::status.eq("cancelled"), orders::updated_at.eq(now)))
+        .execute(c)?;
+        if updated == 0 {
+            return Err(AppError::InvalidState(format!(
+                "order {id} changed while this request ran; read it again"
+            )));
+        }
+        let held: Vec<(i32, String, String, i64)> = reservations::table
+            .filter(reservations::order_id.eq(id))
+            .select((
+                reservations::line_no,
+                reservations::lot_id,
+                reservations::location_id,
+                reservations::qty,
+            ))
+            .load(c)?;
+        for (_, lot, loc, qty) in &held {
+            diesel::update(
+                stock::table
+                    .filter(stock::lot_id.eq(lot))
+                    .filter(stock::location_id.eq(loc))
+                    .filter(stock::reserved.ge(*qty)),
+            )
+            .set(stock::reserved.eq(stock::reserved - *qty))
+            .execute(c)?;
+        }
+        diesel::delete(reservations::table.filter(reservations::order_id.eq(id))).execute(c)?;
+        let rows: Vec<ReservationRow> = held
+            .iter()
+            .map(|(line, lot, loc, qty)| ((id, *line, lot.as_str(), loc.as_str()), *qty))
+            .collect();
+        let lot_ids: Vec<&str> = held.iter().map(|h| h.1.as_str()).collect();
+        let classes = lot_classes(c, &lot_ids)?;
+        record_reservation_events(
+            c,
+            who,
+            &rows,
+            &classes,
+            Action::Delete,
+            Disposition::SellableAccessible,
+            now,
+        )?;
+        let skus: Vec<String> = order_lines::table
+            .filter(order_lines::order_id.eq(id))
+            .select(order_lines::sku_id)
+            .load(c)?;
+        serve_backorders(c, who, &skus)?;
+        get(c, who, id)
+    })
+}
+
+fn lot_classes(
+    c: &mut AnyConnection,
+    lot_ids: &[&str],
+) -> Result<HashMap<String, String>, AppError> {
+    let rows: Vec<(String, String, Option<String>)> = lots::table
+        .inner_join(skus::table)
+        .filter(lots::id.eq_any(lot_ids))
+        .select((lots::id, lots::lot_code, skus::gtin))
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, code, gtin)| {
+            let gtin14 = gtin
+                .as_deref()
+                .and_then(|g| Gtin::parse(g).ok())
+                .map(|g| g.to_gtin14());
+            let class = lot_class(gtin14.as_deref(), &code, &id);
+            (id, class)
+        })
+        .collect())
+}
