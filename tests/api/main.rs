@@ -8,6 +8,7 @@ mod evidence;
 mod inspection;
 mod migrations;
 mod operations;
+mod orders;
 mod partners;
 mod problems;
 mod receiving;
