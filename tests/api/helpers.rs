@@ -184,6 +184,18 @@ impl Drop for TestApp {
     }
 }
 
+/// A second depot server on a test's database, stopped when dropped.
+pub struct SecondServer {
+    pub address: String,
+    handle: ServerHandle,
+}
+
+impl Drop for SecondServer {
+    fn drop(&mut self) {
+        drop(self.handle.stop(false));
+    }
+}
+
 /// What a test needs of a response.
 #[derive(Debug)]
 pub struct Reply {
@@ -236,6 +248,30 @@ impl Reply {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// Starts a second depot server, with a pool of its own, on the same
+    /// database — two instances behind a load balancer. Answers its handle.
+    pub fn second_server(&self) -> SecondServer {
+        let config = self._database.config();
+        let pool = depot::db::connect(&config.database_url, config.pool_size)
+            .expect("a second pool on the test database");
+        let app = Application::build(&config, pool).expect("bind a free port");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        actix_web::rt::spawn(app.run());
+        SecondServer { address, handle }
+    }
+
+    /// POSTs JSON to another server of the same database.
+    pub async fn post_at(&self, base: &str, path: &str, token: &str, body: Value) -> Reply {
+        let response = self
+            .client
+            .post(format!("{base}{path}"))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .send_json(&body)
+            .await;
+        read(response.expect("the server answers")).await
     }
 
     /// Sends a request; `body` is sent as JSON when given.

@@ -18,6 +18,7 @@ on_both_backends!(
     reservations_follow_fefo_across_lots_and_bins,
     bad_pushes_are_4xx_and_change_nothing,
     a_merchant_sees_only_its_own_orders,
+    two_servers_on_one_database_never_oversell,
 );
 
 /// A merchant with SKUs `HOT` and `CUP`, a storage bin `A-01`, and `qty`
@@ -623,4 +624,49 @@ async fn a_merchant_sees_only_its_own_orders(app: TestApp) {
         .await
         .ok(200);
     assert_eq!(staff["items"].as_array().unwrap().len(), 1);
+}
+
+async fn two_servers_on_one_database_never_oversell(app: TestApp) {
+    let floor = shop(&app, 100, 0).await;
+    let second = app.second_server();
+
+    // 64 clients, half on each server, 5 single-unit orders each; every
+    // client also retries its push once on the other server.
+    let pushes = (0..64).flat_map(|client| {
+        let orders: Vec<Value> = (0..5)
+            .map(|i| order(&format!("D{client}-{i}"), &[("HOT", 1)]))
+            .collect();
+        let (first, other) = if client % 2 == 0 {
+            (app.address.clone(), second.address.clone())
+        } else {
+            (second.address.clone(), app.address.clone())
+        };
+        let body = json!({"orders": orders});
+        [(first, body.clone()), (other, body)]
+    });
+    let replies = futures_util::future::join_all(pushes.map(|(base, body)| {
+        let token = floor.merchant_token.clone();
+        let app = &app;
+        async move {
+            app.post_at(&base, "/api/v1/orders/bulk", &token, body)
+                .await
+        }
+    }))
+    .await;
+
+    let mut counts = std::collections::HashMap::new();
+    for reply in &replies {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        for r in reply.json()["results"].as_array().unwrap() {
+            *counts
+                .entry(r["status"].as_str().unwrap().to_string())
+                .or_insert(0) += 1;
+        }
+    }
+    assert_eq!(counts.get("reserved"), Some(&100), "{counts:?}");
+    assert_eq!(counts.get("backordered"), Some(&220), "{counts:?}");
+    assert_eq!(counts.get("duplicate"), Some(&320), "{counts:?}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM orders"), 320);
+    assert_eq!(reserved_units(&app), 100);
+    assert_no_oversell(&app);
 }
