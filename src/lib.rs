@@ -5,6 +5,7 @@
 //! connection type over SQLite and PostgreSQL). [`error`] maps every failure
 //! to an RFC 9457 problem. See docs/ARCHITECTURE.md.
 
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -1,9 +1,13 @@
-//! The `depot` command line: serve, migrate, admin, check, expire.
+//! The `depot` command line: serve, migrate, admin, check, expire, bench.
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use depot::bench::burst::{self, BurstOptions};
+use depot::bench::session::SessionShape;
+use depot::bench::single::{self, SingleOptions};
+use depot::bench::{ServerOptions, Target};
 use depot::config::Config;
 use depot::db::{self, DbPool};
 use depot::domain::access::{Role, TokenSpec};
@@ -38,6 +42,83 @@ enum Command {
     Check,
     /// Put every expired lot on hold, so its stock is no longer sellable.
     Expire,
+    /// Benchmarks on a fresh database: the live-session burst, single orders.
+    #[command(subcommand)]
+    Bench(Bench),
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// A live session's orders pushed in bulk by concurrent clients, with
+    /// retries; reports orders/s, latency, the checks and the raw ceiling.
+    Burst(BurstArgs),
+    /// One order per request at a fixed rate; reports latency percentiles.
+    Single(SingleArgs),
+}
+
+#[derive(Args)]
+struct BenchServerArgs {
+    /// sqlite (a new temporary file) or postgres (a new schema, dropped after).
+    #[arg(long, default_value = "sqlite")]
+    db: String,
+    /// The PostgreSQL database to make the schema in.
+    #[arg(
+        long,
+        env = "DEPOT_BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    pg_url: String,
+    /// HTTP workers of the server (default: DEPOT_WORKERS, else the cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Database connections of the server (default: DEPOT_POOL_SIZE, else 8).
+    #[arg(long)]
+    pool: Option<u32>,
+    /// SKUs of the merchant; the first is the hot one.
+    #[arg(long, default_value_t = 50)]
+    skus: usize,
+    /// Seed of the generated session.
+    #[arg(long, default_value_t = 20261201)]
+    seed: u64,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct BurstArgs {
+    #[command(flatten)]
+    server: BenchServerArgs,
+    /// Orders of the live session.
+    #[arg(long, default_value_t = 100_000)]
+    orders: usize,
+    /// Orders per bulk request (1 to 1,000).
+    #[arg(long, default_value_t = 1_000)]
+    per_request: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Share of requests a client sends again (a retry after a timeout).
+    #[arg(long, default_value_t = 0.01)]
+    retries: f64,
+    /// Rows inserted to measure the database's raw ceiling.
+    #[arg(long, default_value_t = 200_000)]
+    raw_rows: usize,
+}
+
+#[derive(Args)]
+struct SingleArgs {
+    #[command(flatten)]
+    server: BenchServerArgs,
+    /// Requests per second offered.
+    #[arg(long, default_value_t = 2_000)]
+    rate: u32,
+    /// Seconds of the measured run (after one second of warm-up).
+    #[arg(long, default_value_t = 10)]
+    seconds: u32,
+    /// Most requests in flight at once.
+    #[arg(long, default_value_t = 256)]
+    connections: usize,
 }
 
 #[derive(Subcommand)]
@@ -97,6 +178,7 @@ fn main() -> ExitCode {
         Command::Admin(admin) => run_admin(&config, admin),
         Command::Check => check(&config),
         Command::Expire => expire(&config),
+        Command::Bench(bench) => run_bench(&config, bench),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -185,6 +267,76 @@ fn expire(config: &Config) -> Result<(), String> {
     }
     println!("depot: {} expired lot(s) put on hold", held.len());
     Ok(())
+}
+
+fn bench_server(config: &Config, args: &BenchServerArgs) -> Result<ServerOptions, String> {
+    let target = match args.db.as_str() {
+        "sqlite" => Target::Sqlite,
+        "postgres" | "postgresql" => Target::Postgres(args.pg_url.clone()),
+        other => return Err(format!("--db must be sqlite or postgres, not {other:?}")),
+    };
+    Ok(ServerOptions {
+        target,
+        workers: args.workers.unwrap_or(config.workers).max(1),
+        pool_size: args.pool.unwrap_or(config.pool_size).max(1),
+    })
+}
+
+fn bench_shape(args: &BenchServerArgs) -> Result<SessionShape, String> {
+    if args.skus == 0 {
+        return Err("--skus must be at least 1".into());
+    }
+    Ok(SessionShape {
+        skus: args.skus,
+        seed: args.seed,
+        ..SessionShape::default()
+    })
+}
+
+fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
+    match bench {
+        Bench::Burst(args) => {
+            if !(0.0..=1.0).contains(&args.retries) {
+                return Err("--retries is a share between 0 and 1".into());
+            }
+            let options = BurstOptions {
+                server: bench_server(config, &args.server)?,
+                shape: bench_shape(&args.server)?,
+                orders: args.orders.max(1),
+                per_request: args.per_request.clamp(1, 1_000),
+                clients: args.clients.max(1),
+                retry_share: args.retries,
+                raw_rows: args.raw_rows.max(1_000),
+                progress: !args.server.quiet,
+            };
+            let report = burst::run(&options)?;
+            println!("{report}");
+            let failures = report.failures();
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(failures.join("; "))
+            }
+        }
+        Bench::Single(args) => {
+            let options = SingleOptions {
+                server: bench_server(config, &args.server)?,
+                shape: bench_shape(&args.server)?,
+                rate: args.rate.max(1),
+                seconds: args.seconds.max(1),
+                connections: args.connections.max(1),
+                progress: !args.server.quiet,
+            };
+            let report = single::run(&options)?;
+            println!("{report}");
+            let failures = report.failures();
+            if failures.is_empty() {
+                Ok(())
+            } else {
+                Err(failures.join("; "))
+            }
+        }
+    }
 }
 
 fn run_admin(config: &Config, command: Admin) -> Result<(), String> {
