@@ -4,8 +4,11 @@
 //! macro for a statement diesel's multi-backend cannot express (multi-row
 //! inserts, ON CONFLICT); they never match on [`AnyConnection`] themselves.
 
-use diesel::sql_types::{Array, Text};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Text};
 use diesel::{QueryableByName, RunQueryDsl};
+
+use super::schema::{orders, stock};
 
 use super::{AnyConnection, Backend};
 use crate::error::AppError;
@@ -55,4 +58,126 @@ pub fn lock_stock_of_skus(conn: &mut AnyConnection, sku_ids: &[String]) -> Resul
         .execute(pg)?;
     }
     Ok(())
+}
+
+/// Adds reservations to stock rows, each guarded so that `reserved` never
+/// exceeds `on_hand`: all rows or none (false when a guard finds less than
+/// asked, and the caller must roll back what it wrote). `rows` are
+/// (lot, location, units) in (lot, location) order.
+///
+/// PostgreSQL: one statement locks the rows in that order (so concurrent
+/// pushes cannot deadlock), one UPDATE adds to them all — two round trips
+/// however many rows. SQLite: the writer lock is held; one guarded UPDATE
+/// per row, each a call into the library.
+pub fn add_reserved(
+    conn: &mut AnyConnection,
+    rows: &[(&str, &str, i64)],
+) -> Result<bool, AppError> {
+    if rows.is_empty() {
+        return Ok(true);
+    }
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            let lots: Vec<&str> = rows.iter().map(|r| r.0).collect();
+            let locations: Vec<&str> = rows.iter().map(|r| r.1).collect();
+            let units: Vec<i64> = rows.iter().map(|r| r.2).collect();
+            diesel::sql_query(
+                "SELECT 1 FROM stock s \
+                 JOIN unnest($1::text[], $2::text[]) AS w(lot_id, location_id) \
+                   ON s.lot_id = w.lot_id AND s.location_id = w.location_id \
+                 ORDER BY s.lot_id, s.location_id FOR UPDATE OF s",
+            )
+            .bind::<Array<Text>, _>(&lots)
+            .bind::<Array<Text>, _>(&locations)
+            .execute(pg)?;
+            let updated = diesel::sql_query(
+                "UPDATE stock s SET reserved = s.reserved + w.qty \
+                 FROM unnest($1::text[], $2::text[], $3::bigint[]) AS w(lot_id, location_id, qty) \
+                 WHERE s.lot_id = w.lot_id AND s.location_id = w.location_id \
+                   AND s.on_hand - s.reserved >= w.qty",
+            )
+            .bind::<Array<Text>, _>(&lots)
+            .bind::<Array<Text>, _>(&locations)
+            .bind::<Array<BigInt>, _>(&units)
+            .execute(pg)?;
+            Ok(updated == rows.len())
+        }
+        AnyConnection::Sqlite(_) => {
+            for (lot, location, qty) in rows {
+                let updated = diesel::update(
+                    stock::table
+                        .filter(stock::lot_id.eq(*lot))
+                        .filter(stock::location_id.eq(*location))
+                        .filter((stock::on_hand - stock::reserved).ge(*qty)),
+                )
+                .set(stock::reserved.eq(stock::reserved + *qty))
+                .execute(conn)?;
+                if updated == 0 {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// An order found by its idempotency key.
+#[derive(Debug, Clone, QueryableByName, Queryable)]
+pub struct OrderKey {
+    #[diesel(sql_type = Text)]
+    pub merchant_id: String,
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    #[diesel(sql_type = Text)]
+    pub external_id: String,
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub body_hash: String,
+}
+
+/// Orders stored under any combination of these merchants, channels and
+/// external ids (the unique idempotency key).
+///
+/// PostgreSQL: one probe of the unique index per external id (a LATERAL
+/// lookup with all three columns equal), whatever the planner's statistics
+/// say: with `col = ANY(list)` on a table that was empty when it was last
+/// analysed, it walks every order of the merchant instead. SQLite picks the
+/// unique index for the IN lists on its own.
+pub fn find_order_keys(
+    conn: &mut AnyConnection,
+    merchants: &[&str],
+    channels: &[&str],
+    external_ids: &[&str],
+) -> Result<Vec<OrderKey>, AppError> {
+    if merchants.is_empty() || channels.is_empty() || external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    match conn {
+        AnyConnection::Postgresql(pg) => Ok(diesel::sql_query(
+            "SELECT o.merchant_id, o.channel, o.external_id, o.id, o.body_hash \
+             FROM unnest($1::text[]) AS m(merchant_id) \
+             CROSS JOIN unnest($2::text[]) AS ch(channel) \
+             CROSS JOIN unnest($3::text[]) AS e(external_id) \
+             CROSS JOIN LATERAL (SELECT * FROM orders x \
+                 WHERE x.merchant_id = m.merchant_id AND x.channel = ch.channel \
+                   AND x.external_id = e.external_id LIMIT 1) o",
+        )
+        .bind::<Array<Text>, _>(merchants)
+        .bind::<Array<Text>, _>(channels)
+        .bind::<Array<Text>, _>(external_ids)
+        .load(pg)?),
+        AnyConnection::Sqlite(_) => Ok(orders::table
+            .filter(orders::merchant_id.eq_any(merchants))
+            .filter(orders::channel.eq_any(channels))
+            .filter(orders::external_id.eq_any(external_ids))
+            .select((
+                orders::merchant_id,
+                orders::channel,
+                orders::external_id,
+                orders::id,
+                orders::body_hash,
+            ))
+            .load(conn)?),
+    }
 }

@@ -66,6 +66,11 @@ pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// SQLite: how long a writer waits for the single write lock before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+/// SQLite: page cache per connection (KiB; SQLite's default is 2 MiB), so the
+/// indexes a burst of orders walks stay in memory as the tables grow.
+const SQLITE_CACHE_KIB: u32 = 32 * 1024;
+/// SQLite: read pages through a memory map rather than a copy per read.
+const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
 /// PostgreSQL: an arbitrary, fixed key for the advisory lock that serialises
 /// migrations when several depot instances start at once.
 const MIGRATION_LOCK_KEY: i64 = 0x6465_706f_745f_6d67;
@@ -114,7 +119,10 @@ pub fn establish(url: &DatabaseUrl) -> diesel::ConnectionResult<AnyConnection> {
             conn.batch_execute(&format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
                  PRAGMA foreign_keys = ON;
-                 PRAGMA synchronous = NORMAL;"
+                 PRAGMA synchronous = NORMAL;
+                 PRAGMA cache_size = -{SQLITE_CACHE_KIB};
+                 PRAGMA mmap_size = {SQLITE_MMAP_BYTES};
+                 PRAGMA temp_store = MEMORY;"
             ))
             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
             Ok(AnyConnection::Sqlite(conn))
@@ -200,6 +208,11 @@ where
     .await?
 }
 
+/// The queue of this process's SQLite writers (see [`write`]). One for the
+/// process rather than per file: a depot process serves one database, and
+/// tests that run several side by side only wait a little longer.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// One write transaction: commits when `work` returns `Ok`, rolls back
 /// otherwise. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write
 /// lock up front, so that a transaction that reads before it writes cannot
@@ -208,12 +221,24 @@ pub fn write<T, F>(conn: &mut AnyConnection, work: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T, AppError>,
 {
-    match conn {
+    // SQLite has one writer at a time. Writers of this process queue on a
+    // mutex, handed over the moment a transaction ends; without it they
+    // would wait inside SQLite's busy handler, which sleeps and polls (1 ms
+    // growing to 100 ms) and leaves the lock idle between its polls. Other
+    // processes on the same file still meet the busy timeout.
+    let _writer = match conn {
         AnyConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            let guard = SQLITE_WRITER
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Some(guard)
         }
-        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
-    }
+        AnyConnection::Postgresql(c) => {
+            AnsiTransactionManager::begin_transaction(c)?;
+            None
+        }
+    };
     match work(conn) {
         Ok(value) => {
             AnyConnection::commit_transaction(conn)?;
@@ -227,3 +252,71 @@ where
         }
     }
 }
+
+/// Runs `work` inside a savepoint of the current write transaction (the same
+/// SQL on both backends): kept when it answers `Some`, rolled back when it
+/// answers `None` or an error, so the caller can try another way without
+/// losing the rest of its transaction.
+pub fn savepoint<T, F>(conn: &mut AnyConnection, work: F) -> Result<Option<T>, AppError>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<Option<T>, AppError>,
+{
+    conn.batch_execute("SAVEPOINT depot_attempt")?;
+    match work(conn) {
+        Ok(Some(value)) => {
+            conn.batch_execute("RELEASE SAVEPOINT depot_attempt")?;
+            Ok(Some(value))
+        }
+        Ok(None) => {
+            conn.batch_execute(
+                "ROLLBACK TO SAVEPOINT depot_attempt; RELEASE SAVEPOINT depot_attempt",
+            )?;
+            Ok(None)
+        }
+        Err(error) => {
+            let _ = conn.batch_execute(
+                "ROLLBACK TO SAVEPOINT depot_attempt; RELEASE SAVEPOINT depot_attempt",
+            );
+            Err(error)
+        }
+    }
+}
+
+/// A query that is planned for its actual values every time it runs: it is
+/// never kept as a prepared statement. diesel keeps most SELECTs prepared,
+/// and after five runs PostgreSQL may switch a prepared statement to a
+/// generic plan, chosen while a table was small and kept as it grows; for
+/// `col = ANY($1)` over a table of orders that plan can be a scan of every
+/// row. Wrap lookups by a list of keys in a large table with [`fresh`].
+#[derive(Debug, Clone, Copy)]
+pub struct Fresh<Q>(Q);
+
+/// See [`Fresh`].
+pub fn fresh<Q>(query: Q) -> Fresh<Q> {
+    Fresh(query)
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Fresh<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Fresh<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut pass: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        pass.unsafe_to_cache_prepared();
+        self.0.walk_ast(pass)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Fresh<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q, C> RunQueryDsl<C> for Fresh<Q> {}

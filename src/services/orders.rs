@@ -182,7 +182,8 @@ pub fn ingest(
             .iter()
             .map(|v| v.2.order.external_id.as_str())
             .collect();
-        let mut known = known_keys(c, &merchant_ids, &external_ids)?;
+        let channels: BTreeSet<&str> = valid.iter().map(|v| v.2.order.channel.as_str()).collect();
+        let mut known = known_keys(c, &merchant_ids, &channels, &external_ids)?;
 
         let mut new_orders: Vec<NewOrder> = Vec::new();
         for (i, inc, v) in &valid {
@@ -259,78 +260,204 @@ pub fn ingest(
             });
         }
 
-        // Insert in key order (so that concurrent pushes lock keys in the
-        // same order); a key another transaction inserted meanwhile is
-        // skipped and answered from what that one stored.
-        let inserted = insert_orders(c, who, &mut new_orders, now)?;
-        let (winners, losers): (Vec<NewOrder>, Vec<NewOrder>) = new_orders
-            .into_iter()
-            .partition(|o| inserted.contains(&o.id));
-        if !losers.is_empty() {
-            let merchants: BTreeSet<&str> = losers.iter().map(|o| o.merchant_id.as_str()).collect();
-            let externals: BTreeSet<&str> = losers
-                .iter()
-                .map(|o| o.order.external_id.as_str())
-                .collect();
-            let stored = known_keys(c, &merchants, &externals)?;
-            for o in &losers {
-                let key = (
-                    o.merchant_id.clone(),
-                    o.order.channel.clone(),
-                    o.order.external_id.clone(),
-                );
-                let external = incoming[o.index].external_id.clone();
-                results[o.index] = Some(match stored.get(&key) {
-                    Some((id, hash)) if *hash == o.body_hash => {
-                        IngestResult::done(external, id.clone(), Outcome::Duplicate)
-                    }
-                    Some((id, _)) => conflict(external, &key, id),
-                    None => IngestResult::rejected(
-                        external,
-                        AppError::Unavailable("a concurrent push got in the way; retry".into()),
-                    ),
-                });
-            }
+        // First on a snapshot of the stock, which keeps the hot SKU's rows
+        // locked only for the last statement and the commit; if another
+        // push took the units meanwhile, again from the savepoint under
+        // row locks, which cannot miss.
+        let placed = db::savepoint(c, |c| {
+            place_on_snapshot(c, who, &incoming, &mut new_orders, now)
+        })?;
+        let placed = match placed {
+            Some(placed) => placed,
+            None => place_under_lock(c, who, &incoming, new_orders, now)?,
+        };
+        for (index, result) in placed {
+            results[index] = Some(result);
         }
-        insert_lines(c, &winners)?;
-
-        // Reserve, in order time, all lines or none.
-        let mut planned: Vec<Planned> = Vec::new();
-        let skus: BTreeSet<String> = winners.iter().flat_map(|o| o.sku_ids.clone()).collect();
-        let today = now.date();
-        let (mut stock_left, classes) = sellable_stock(c, &skus, today)?;
-        let mut order_winners: Vec<&NewOrder> = winners.iter().collect();
-        order_winners.sort_by(|a, b| a.id.cmp(&b.id));
-        for o in order_winners {
-            let lines: Vec<(String, i64)> = o
-                .sku_ids
-                .iter()
-                .zip(&o.order.lines)
-                .map(|(sku, (_, qty))| (sku.clone(), *qty))
-                .collect();
-            let status = match reserve_order(&lines, &mut stock_left) {
-                Some(allocations) => {
-                    planned.push(Planned {
-                        order_id: o.id.clone(),
-                        allocations,
-                    });
-                    Outcome::Reserved
-                }
-                None => Outcome::Backordered,
-            };
-            results[o.index] = Some(IngestResult::done(
-                incoming[o.index].external_id.clone(),
-                o.id.clone(),
-                status,
-            ));
-        }
-        apply_reservations(c, who, &planned, &classes, now)?;
 
         results
             .into_iter()
             .map(|r| r.ok_or_else(|| AppError::Internal("an order got no answer".into())))
             .collect()
     })
+}
+
+/// Answers for orders of a push, by input index.
+type Placed = Vec<(usize, IngestResult)>;
+
+/// Plans every new order against the sellable stock as the snapshot shows
+/// it (in order time, all lines or none), inserts the orders with their
+/// final status, their lines, reservations and trace events, and adds to
+/// `stock.reserved` last with guarded updates. None when a guard found less
+/// than the snapshot showed (a concurrent push took it): the caller rolls
+/// back to its savepoint. On SQLite the snapshot is the current state (the
+/// writer lock is held), so it never misses.
+fn place_on_snapshot(
+    c: &mut AnyConnection,
+    who: &Principal,
+    incoming: &[Incoming],
+    new_orders: &mut [NewOrder],
+    now: NaiveDateTime,
+) -> Result<Option<Placed>, AppError> {
+    let skus: BTreeSet<String> = new_orders.iter().flat_map(|o| o.sku_ids.clone()).collect();
+    let (stock, classes) = sellable_stock(c, &skus, now.date(), false)?;
+    let planned = plan_in_order_time(new_orders.iter(), stock.clone());
+    let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+    let status: HashMap<String, &'static str> = new_orders
+        .iter()
+        .map(|o| {
+            let s = if reserved.contains(o.id.as_str()) {
+                "reserved"
+            } else {
+                "backordered"
+            };
+            (o.id.clone(), s)
+        })
+        .collect();
+    let inserted = insert_orders(c, who, new_orders, &status, now)?;
+    let (winners, losers): (Vec<&NewOrder>, Vec<&NewOrder>) =
+        new_orders.iter().partition(|o| inserted.contains(&o.id));
+    let mut placed = answer_losers(c, incoming, &losers)?;
+    let planned = if losers.is_empty() {
+        planned
+    } else {
+        // The plan counted orders another push stored first: plan the
+        // winners alone, and correct the status of those that changed.
+        let replanned = plan_in_order_time(winners.iter().copied(), stock);
+        let now_reserved: BTreeSet<&str> = replanned.iter().map(|p| p.order_id.as_str()).collect();
+        for o in &winners {
+            let was = status.get(&o.id).copied() == Some("reserved");
+            let is = now_reserved.contains(o.id.as_str());
+            if was != is {
+                let to = if is { "reserved" } else { "backordered" };
+                diesel::update(orders::table.find(&o.id))
+                    .set(orders::status.eq(to))
+                    .execute(c)?;
+            }
+        }
+        replanned
+    };
+    insert_lines(c, &winners)?;
+    let rows = write_reservations(c, who, &planned, &classes, now)?;
+    if !backend::add_reserved(c, &stock_totals(&rows))? {
+        return Ok(None);
+    }
+    let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+    for o in winners {
+        let outcome = if reserved.contains(o.id.as_str()) {
+            Outcome::Reserved
+        } else {
+            Outcome::Backordered
+        };
+        placed.push((
+            o.index,
+            IngestResult::done(incoming[o.index].external_id.clone(), o.id.clone(), outcome),
+        ));
+    }
+    Ok(Some(placed))
+}
+
+/// The fallback: inserts the orders back-ordered, then locks the stock rows
+/// of their SKUs, reads them, plans and reserves; nothing can take the units
+/// between the read and the update.
+fn place_under_lock(
+    c: &mut AnyConnection,
+    who: &Principal,
+    incoming: &[Incoming],
+    mut new_orders: Vec<NewOrder>,
+    now: NaiveDateTime,
+) -> Result<Placed, AppError> {
+    let status: HashMap<String, &'static str> = new_orders
+        .iter()
+        .map(|o| (o.id.clone(), "backordered"))
+        .collect();
+    let inserted = insert_orders(c, who, &mut new_orders, &status, now)?;
+    let (winners, losers): (Vec<&NewOrder>, Vec<&NewOrder>) =
+        new_orders.iter().partition(|o| inserted.contains(&o.id));
+    let mut placed = answer_losers(c, incoming, &losers)?;
+    insert_lines(c, &winners)?;
+    let skus: BTreeSet<String> = winners.iter().flat_map(|o| o.sku_ids.clone()).collect();
+    let (stock, classes) = sellable_stock(c, &skus, now.date(), true)?;
+    let planned = plan_in_order_time(winners.iter().copied(), stock);
+    apply_reservations(c, who, &planned, &classes, now)?;
+    let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+    for o in winners {
+        let outcome = if reserved.contains(o.id.as_str()) {
+            Outcome::Reserved
+        } else {
+            Outcome::Backordered
+        };
+        placed.push((
+            o.index,
+            IngestResult::done(incoming[o.index].external_id.clone(), o.id.clone(), outcome),
+        ));
+    }
+    Ok(placed)
+}
+
+/// Reserves orders whole or not at all, oldest first (ids sort by time).
+fn plan_in_order_time<'a>(
+    orders: impl Iterator<Item = &'a NewOrder>,
+    mut stock: HashMap<String, Vec<StockCandidate>>,
+) -> Vec<Planned> {
+    let mut by_time: Vec<&NewOrder> = orders.collect();
+    by_time.sort_by(|a, b| a.id.cmp(&b.id));
+    by_time
+        .into_iter()
+        .filter_map(|o| {
+            let lines: Vec<(String, i64)> = o
+                .sku_ids
+                .iter()
+                .zip(&o.order.lines)
+                .map(|(sku, (_, qty))| (sku.clone(), *qty))
+                .collect();
+            reserve_order(&lines, &mut stock).map(|allocations| Planned {
+                order_id: o.id.clone(),
+                allocations,
+            })
+        })
+        .collect()
+}
+
+/// Orders whose key another push stored while this one ran: a duplicate
+/// when that push had the same body, else a conflict.
+fn answer_losers(
+    c: &mut AnyConnection,
+    incoming: &[Incoming],
+    losers: &[&NewOrder],
+) -> Result<Placed, AppError> {
+    if losers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let merchants: BTreeSet<&str> = losers.iter().map(|o| o.merchant_id.as_str()).collect();
+    let channels: BTreeSet<&str> = losers.iter().map(|o| o.order.channel.as_str()).collect();
+    let externals: BTreeSet<&str> = losers
+        .iter()
+        .map(|o| o.order.external_id.as_str())
+        .collect();
+    let stored = known_keys(c, &merchants, &channels, &externals)?;
+    Ok(losers
+        .iter()
+        .map(|o| {
+            let key = (
+                o.merchant_id.clone(),
+                o.order.channel.clone(),
+                o.order.external_id.clone(),
+            );
+            let external = incoming[o.index].external_id.clone();
+            let result = match stored.get(&key) {
+                Some((id, hash)) if *hash == o.body_hash => {
+                    IngestResult::done(external, id.clone(), Outcome::Duplicate)
+                }
+                Some((id, _)) => conflict(external, &key, id),
+                None => IngestResult::rejected(
+                    external,
+                    AppError::Unavailable("a concurrent push got in the way; retry".into()),
+                ),
+            };
+            (o.index, result)
+        })
+        .collect())
 }
 
 fn conflict(external_id: String, key: &Key, existing: &str) -> IngestResult {
@@ -344,39 +471,37 @@ fn conflict(external_id: String, key: &Key, existing: &str) -> IngestResult {
     )
 }
 
-/// Orders already stored under these merchants and external ids: key → (id, body hash).
+/// Orders already stored under these merchants, channels and external ids:
+/// key → (id, body hash).
 fn known_keys(
     c: &mut AnyConnection,
     merchant_ids: &BTreeSet<&str>,
+    channels: &BTreeSet<&str>,
     external_ids: &BTreeSet<&str>,
 ) -> Result<HashMap<Key, (String, String)>, AppError> {
     let mut known = HashMap::new();
     let externals: Vec<&str> = external_ids.iter().copied().collect();
+    let merchants: Vec<&str> = merchant_ids.iter().copied().collect();
+    let channels: Vec<&str> = channels.iter().copied().collect();
     for chunk in externals.chunks(CHUNK) {
-        let rows: Vec<(String, String, String, String, String)> = orders::table
-            .filter(orders::merchant_id.eq_any(merchant_ids))
-            .filter(orders::external_id.eq_any(chunk))
-            .select((
-                orders::merchant_id,
-                orders::channel,
-                orders::external_id,
-                orders::id,
-                orders::body_hash,
-            ))
-            .load(c)?;
-        for (m, ch, ext, id, hash) in rows {
-            known.insert((m, ch, ext), (id, hash));
+        for row in backend::find_order_keys(c, &merchants, &channels, chunk)? {
+            known.insert(
+                (row.merchant_id, row.channel, row.external_id),
+                (row.id, row.body_hash),
+            );
         }
     }
     Ok(known)
 }
 
-/// Inserts the orders (status `backordered` until reserved) and answers the
-/// ids actually inserted.
+/// Inserts the orders with their status (in key order, so that concurrent
+/// pushes take the keys in the same order) and answers the ids actually
+/// inserted: a key another transaction inserted meanwhile is skipped.
 fn insert_orders(
     c: &mut AnyConnection,
     who: &Principal,
     new_orders: &mut [NewOrder],
+    status: &HashMap<String, &'static str>,
     now: NaiveDateTime,
 ) -> Result<BTreeSet<String>, AppError> {
     new_orders.sort_by(|a, b| {
@@ -405,7 +530,7 @@ fn insert_orders(
                     orders::ship_province.eq(&o.order.province),
                     orders::ship_postcode.eq(&o.order.postcode),
                     (
-                        orders::status.eq("backordered"),
+                        orders::status.eq(status.get(&o.id).copied().unwrap_or("backordered")),
                         orders::units.eq(o.order.units()),
                         orders::body_hash.eq(&o.body_hash),
                         orders::created_at.eq(now),
@@ -425,7 +550,7 @@ fn insert_orders(
     Ok(inserted)
 }
 
-fn insert_lines(c: &mut AnyConnection, new_orders: &[NewOrder]) -> Result<(), AppError> {
+fn insert_lines(c: &mut AnyConnection, new_orders: &[&NewOrder]) -> Result<(), AppError> {
     let lines: Vec<(&str, i32, &str, i64)> = new_orders
         .iter()
         .flat_map(|o| {
@@ -461,12 +586,14 @@ struct Planned {
     allocations: Vec<(usize, Allocation)>,
 }
 
-/// Sellable stock of the SKUs, locked for the rest of the transaction:
-/// candidates per SKU for FEFO, and the EPC class of each lot for the trace.
+/// Sellable stock of the SKUs — with `lock`, its rows locked for the rest of
+/// the transaction (PostgreSQL) — as candidates per SKU for FEFO, and the
+/// EPC class of each lot for the trace.
 fn sellable_stock(
     c: &mut AnyConnection,
     sku_ids: &BTreeSet<String>,
     today: NaiveDate,
+    lock: bool,
 ) -> Result<SellableStock, AppError> {
     let sku_ids: Vec<String> = sku_ids.iter().cloned().collect();
     let mut by_sku: HashMap<String, Vec<StockCandidate>> = HashMap::new();
@@ -474,7 +601,9 @@ fn sellable_stock(
     if sku_ids.is_empty() {
         return Ok((by_sku, classes));
     }
-    backend::lock_stock_of_skus(c, &sku_ids)?;
+    if lock {
+        backend::lock_stock_of_skus(c, &sku_ids)?;
+    }
     type Row = (
         String,
         String,
@@ -542,8 +671,10 @@ fn sellable_stock(
     Ok((by_sku, classes))
 }
 
-/// Writes planned reservations: the rows, `stock.reserved` (a guarded update
-/// per stock row), the orders' status, and one trace event per reservation.
+/// Writes planned reservations whole: the rows, `stock.reserved` (guarded),
+/// the orders' status, and one trace event per reservation. For orders that
+/// were stored back-ordered; a guard that finds less than planned is a 503,
+/// which cannot happen under the lock the caller holds.
 fn apply_reservations(
     c: &mut AnyConnection,
     who: &Principal,
@@ -554,9 +685,32 @@ fn apply_reservations(
     if planned.is_empty() {
         return Ok(());
     }
+    let rows = write_reservations(c, who, planned, classes, now)?;
+    if !backend::add_reserved(c, &stock_totals(&rows))? {
+        return Err(AppError::Unavailable(
+            "stock changed while the orders were reserved; retry the push".into(),
+        ));
+    }
+    let ids: Vec<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+    for chunk in ids.chunks(CHUNK) {
+        diesel::update(orders::table.filter(orders::id.eq_any(chunk)))
+            .set((orders::status.eq("reserved"), orders::updated_at.eq(now)))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Inserts the reservation rows of planned orders and their trace events
+/// (EPCIS TransactionEvent ADD, disposition reserved); answers the rows.
+fn write_reservations<'a>(
+    c: &mut AnyConnection,
+    who: &Principal,
+    planned: &'a [Planned],
+    classes: &HashMap<String, String>,
+    now: NaiveDateTime,
+) -> Result<Vec<ReservationRow<'a>>, AppError> {
     // Lines of one order take from one lot × bin at most once each.
     let mut rows: BTreeMap<(&str, i32, &str, &str), i64> = BTreeMap::new();
-    let mut per_stock: BTreeMap<(&str, &str), i64> = BTreeMap::new();
     for p in planned {
         for (line, a) in &p.allocations {
             *rows
@@ -566,9 +720,6 @@ fn apply_reservations(
                     a.lot_id.as_str(),
                     a.location_id.as_str(),
                 ))
-                .or_insert(0) += a.qty;
-            *per_stock
-                .entry((a.lot_id.as_str(), a.location_id.as_str()))
                 .or_insert(0) += a.qty;
         }
     }
@@ -590,28 +741,6 @@ fn apply_reservations(
             .values(values)
             .execute(inner))?;
     }
-    for ((lot, loc), qty) in &per_stock {
-        // Guarded: never more reserved than on hand, even if a writer slipped past the lock.
-        let updated = diesel::update(
-            stock::table
-                .filter(stock::lot_id.eq(*lot))
-                .filter(stock::location_id.eq(*loc))
-                .filter((stock::on_hand - stock::reserved).ge(*qty)),
-        )
-        .set(stock::reserved.eq(stock::reserved + *qty))
-        .execute(c)?;
-        if updated == 0 {
-            return Err(AppError::Unavailable(
-                "stock changed while the orders were reserved; retry the push".into(),
-            ));
-        }
-    }
-    let ids: Vec<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
-    for chunk in ids.chunks(CHUNK) {
-        diesel::update(orders::table.filter(orders::id.eq_any(chunk)))
-            .set((orders::status.eq("reserved"), orders::updated_at.eq(now)))
-            .execute(c)?;
-    }
     record_reservation_events(
         c,
         who,
@@ -620,7 +749,20 @@ fn apply_reservations(
         Action::Add,
         Disposition::Reserved,
         now,
-    )
+    )?;
+    Ok(rows)
+}
+
+/// Units to add to each stock row (lot, location), in that order.
+fn stock_totals<'a>(rows: &[ReservationRow<'a>]) -> Vec<(&'a str, &'a str, i64)> {
+    let mut per_stock: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for ((_, _, lot, loc), qty) in rows {
+        *per_stock.entry((*lot, *loc)).or_insert(0) += qty;
+    }
+    per_stock
+        .into_iter()
+        .map(|((lot, loc), qty)| (lot, loc, qty))
+        .collect()
 }
 
 /// EPCIS 2.0 TransactionEvents, many at once: each associates (ADD) or
@@ -713,7 +855,7 @@ pub fn serve_backorders(
         .flat_map(|l| l.iter().map(|(s, _)| s.clone()))
         .collect();
     let now = time::now();
-    let (mut stock_left, classes) = sellable_stock(c, &skus, now.date())?;
+    let (mut stock_left, classes) = sellable_stock(c, &skus, now.date(), true)?;
     let mut planned = Vec::new();
     for (order_id, lines) in &lines_of {
         if let Some(allocations) = reserve_order(lines, &mut stock_left) {
