@@ -145,6 +145,10 @@ pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<DbPool, DbSetupError
     migrate(url)?;
     r2d2::Pool::builder()
         .max_size(pool_size)
+        // A PostgreSQL connection can be lost (a restart, a proxy): test it
+        // at checkout. An SQLite connection is a file handle; testing it
+        // would only add a statement to every request.
+        .test_on_check_out(matches!(url, DatabaseUrl::Postgres(_)))
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(10))
         .build(ConnectionManager::new(url.clone()))

@@ -36,6 +36,7 @@ use utoipa_actix_web::{scope, AppExt};
 use crate::db::DbPool;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
+use crate::services::order_queue::OrderQueue;
 use metrics::Metrics;
 use problems::RouteTable;
 
@@ -276,6 +277,8 @@ pub struct AppState {
     pub route_table: web::Data<RouteTable>,
     /// Where files (evidence) are kept: `DEPOT_DATA_DIR`.
     pub data_dir: web::Data<DataDir>,
+    /// The writer that ingests single-order pushes together.
+    pub order_queue: web::Data<OrderQueue>,
 }
 
 /// The data directory, for handlers that store files.
@@ -287,11 +290,12 @@ impl AppState {
         let document = api_document();
         let route_table = RouteTable::from_openapi(&document.doc, PAGES);
         AppState {
-            pool: web::Data::new(pool),
+            pool: web::Data::new(pool.clone()),
             metrics: web::Data::new(Metrics::default()),
             document: web::Data::new(document),
             route_table: web::Data::new(route_table),
             data_dir: web::Data::new(DataDir(data_dir)),
+            order_queue: web::Data::new(OrderQueue::start(pool.clone())),
         }
     }
 }
@@ -313,6 +317,7 @@ pub fn app(
         .configure(routes)
         .into_app()
         .app_data(state.pool)
+        .app_data(state.order_queue)
         .app_data(state.metrics)
         .app_data(state.document)
         .app_data(state.route_table)

@@ -12,6 +12,7 @@ use crate::db::{self, DbPool};
 use crate::domain::access::Principal;
 use crate::domain::orders::{body_hash, check_order, RawOrder, MAX_BULK};
 use crate::error::{AppError, FieldError};
+use crate::services::order_queue::OrderQueue;
 use crate::services::orders::{self, Incoming, IngestResult, Order, OrderFilter, Outcome, Valid};
 
 #[derive(Deserialize, ToSchema)]
@@ -185,23 +186,14 @@ pub async fn bulk(
 #[post("/orders")]
 pub async fn create(
     who: Caller<StaffOrMerchant>,
-    pool: web::Data<DbPool>,
+    queue: web::Data<OrderQueue>,
     body: Json<serde_json::Value>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
     let incoming = incoming(&who, body.into_inner(), String::new());
-    let (result, order) = db::run(&pool, move |c| {
-        let mut results = orders::ingest(c, &who, vec![incoming])?;
-        let result = results
-            .pop()
-            .ok_or_else(|| AppError::Internal("no answer for the order".into()))?;
-        let order = match &result.order_id {
-            Some(id) => Some(orders::get(c, &who, id)?),
-            None => None,
-        };
-        Ok((result, order))
-    })
-    .await?;
+    // Ingested together with the other single orders waiting (one
+    // transaction for all of them) and read back with them.
+    let (result, order) = queue.ingest(who, incoming).await?;
     match (result.status, order) {
         (Outcome::Reserved | Outcome::Backordered, Some(order)) => {
             Ok(HttpResponse::Created().json(order))

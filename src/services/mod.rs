@@ -14,6 +14,7 @@ pub mod inspections;
 pub mod ledger;
 pub mod lots;
 pub mod merchants;
+pub mod order_queue;
 pub mod orders;
 pub mod receiving;
 pub mod reports;

@@ -943,67 +943,115 @@ struct OrderRow {
     updated_at: NaiveDateTime,
 }
 
-fn to_order(c: &mut AnyConnection, r: OrderRow) -> Result<Order, AppError> {
-    let lines: Vec<(i32, String, i64)> = order_lines::table
-        .inner_join(skus::table)
-        .filter(order_lines::order_id.eq(&r.id))
-        .order(order_lines::line_no.asc())
-        .select((order_lines::line_no, skus::code, order_lines::qty))
+/// Orders with their lines and reservations: three queries however many.
+fn to_orders(c: &mut AnyConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, AppError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut lines_of: HashMap<String, Vec<OrderLine>> = HashMap::new();
+    let mut held_of: HashMap<String, Vec<Reservation>> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let lines: Vec<(String, i32, String, i64)> = db::fresh(
+            order_lines::table
+                .inner_join(skus::table)
+                .filter(order_lines::order_id.eq_any(chunk))
+                .order((order_lines::order_id.asc(), order_lines::line_no.asc()))
+                .select((
+                    order_lines::order_id,
+                    order_lines::line_no,
+                    skus::code,
+                    order_lines::qty,
+                )),
+        )
         .load(c)?;
-    let held: Vec<(i32, String, String, String, i64)> = reservations::table
-        .inner_join(lots::table)
-        .inner_join(locations::table)
-        .filter(reservations::order_id.eq(&r.id))
-        .order((reservations::line_no.asc(), reservations::lot_id.asc()))
-        .select((
-            reservations::line_no,
-            reservations::lot_id,
-            lots::lot_code,
-            locations::code,
-            reservations::qty,
-        ))
-        .load(c)?;
-    Ok(Order {
-        id: r.id,
-        merchant_id: r.merchant_id,
-        channel: r.channel,
-        external_id: r.external_id,
-        live_session: r.live_session,
-        carrier_id: r.carrier_id,
-        ship_to: ShipTo {
-            name: r.ship_name,
-            phone: r.ship_phone,
-            address: r.ship_address,
-            city: r.ship_city,
-            province: r.ship_province,
-            postcode: r.ship_postcode,
-        },
-        status: r.status,
-        units: r.units,
-        lines: lines
-            .into_iter()
-            .map(|(line_no, sku_code, qty)| OrderLine {
+        for (order_id, line_no, sku_code, qty) in lines {
+            lines_of.entry(order_id).or_default().push(OrderLine {
                 line_no,
                 sku_code,
                 qty,
-            })
-            .collect(),
-        reservations: held
-            .into_iter()
-            .map(
-                |(line_no, lot_id, lot_code, location_code, qty)| Reservation {
-                    line_no,
-                    lot_id,
-                    lot_code,
-                    location_code,
-                    qty,
-                },
-            )
-            .collect(),
-        created_at: r.created_at,
-        created_by: r.created_by,
-        updated_at: r.updated_at,
-    })
+            });
+        }
+        let held: Vec<(String, i32, String, String, String, i64)> = db::fresh(
+            reservations::table
+                .inner_join(lots::table)
+                .inner_join(locations::table)
+                .filter(reservations::order_id.eq_any(chunk))
+                .order((
+                    reservations::order_id.asc(),
+                    reservations::line_no.asc(),
+                    reservations::lot_id.asc(),
+                ))
+                .select((
+                    reservations::order_id,
+                    reservations::line_no,
+                    reservations::lot_id,
+                    lots::lot_code,
+                    locations::code,
+                    reservations::qty,
+                )),
+        )
+        .load(c)?;
+        for (order_id, line_no, lot_id, lot_code, location_code, qty) in held {
+            held_of.entry(order_id).or_default().push(Reservation {
+                line_no,
+                lot_id,
+                lot_code,
+                location_code,
+                qty,
+            });
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Order {
+            lines: lines_of.remove(&r.id).unwrap_or_default(),
+            reservations: held_of.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            merchant_id: r.merchant_id,
+            channel: r.channel,
+            external_id: r.external_id,
+            live_session: r.live_session,
+            carrier_id: r.carrier_id,
+            ship_to: ShipTo {
+                name: r.ship_name,
+                phone: r.ship_phone,
+                address: r.ship_address,
+                city: r.ship_city,
+                province: r.ship_province,
+                postcode: r.ship_postcode,
+            },
+            status: r.status,
+            units: r.units,
+            created_at: r.created_at,
+            created_by: r.created_by,
+            updated_at: r.updated_at,
+        })
+        .collect())
+}
+
+/// The orders with these ids that the caller may see, by id; others are
+/// left out (as if they did not exist).
+pub fn get_many(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    ids: &[String],
+) -> Result<HashMap<String, Order>, AppError> {
+    let mut rows: Vec<OrderRow> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let found: Vec<OrderRow> = db::fresh(
+            orders::table
+                .filter(orders::id.eq_any(chunk))
+                .select(orders::all_columns),
+        )
+        .load(conn)?;
+        rows.extend(
+            found
+                .into_iter()
+                .filter(|r| who.sees_merchant(&r.merchant_id)),
+        );
+    }
+    Ok(to_orders(conn, rows)?
+        .into_iter()
+        .map(|o| (o.id.clone(), o))
+        .collect())
 }
 
 /// One order; another merchant's is a 404.
@@ -1014,7 +1062,9 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order,
         .first(conn)
         .optional()?;
     match row {
-        Some(r) if who.sees_merchant(&r.merchant_id) => to_order(conn, r),
+        Some(r) if who.sees_merchant(&r.merchant_id) => to_orders(conn, vec![r])?
+            .pop()
+            .ok_or_else(|| AppError::Internal("an order row read back as nothing".into())),
         _ => Err(AppError::not_found("order", id)),
     }
 }
@@ -1049,10 +1099,7 @@ pub fn list(
         query = query.filter(orders::live_session.eq(session));
     }
     let rows: Vec<OrderRow> = query.load(conn)?;
-    let items = rows
-        .into_iter()
-        .map(|r| to_order(conn, r))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = to_orders(conn, rows)?;
     Ok(Page::from_rows(items, page, |o| &o.id))
 }
 

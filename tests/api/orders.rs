@@ -19,6 +19,8 @@ on_both_backends!(
     bad_pushes_are_4xx_and_change_nothing,
     a_merchant_sees_only_its_own_orders,
     two_servers_on_one_database_never_oversell,
+    single_orders_racing_for_the_last_units_never_oversell,
+    identical_single_orders_racing_each_other_make_one_order,
 );
 
 /// A merchant with SKUs `HOT` and `CUP`, a storage bin `A-01`, and `qty`
@@ -668,5 +670,77 @@ async fn two_servers_on_one_database_never_oversell(app: TestApp) {
     assert_eq!(counts.get("duplicate"), Some(&320), "{counts:?}");
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM orders"), 320);
     assert_eq!(reserved_units(&app), 100);
+    assert_no_oversell(&app);
+}
+
+async fn single_orders_racing_for_the_last_units_never_oversell(app: TestApp) {
+    let floor = shop(&app, 30, 0).await;
+
+    // 80 single-order requests at once, one unit each, for 30 units: the
+    // writer ingests those waiting together, and exactly 30 are reserved.
+    let replies = futures_util::future::join_all((0..80).map(|i| {
+        app.post(
+            "/api/v1/orders",
+            &floor.merchant_token,
+            order(&format!("ONE-{i}"), &[("HOT", 1)]),
+        )
+    }))
+    .await;
+
+    let mut statuses = std::collections::HashMap::new();
+    let mut ids = std::collections::HashSet::new();
+    for reply in &replies {
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let body = reply.json();
+        *statuses
+            .entry(body["status"].as_str().unwrap().to_string())
+            .or_insert(0) += 1;
+        // Each answer is the stored order itself, with what it holds.
+        let held: i64 = body["reservations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["qty"].as_i64().unwrap())
+            .sum();
+        assert_eq!(held, if body["status"] == "reserved" { 1 } else { 0 });
+        ids.insert(body["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(statuses.get("reserved"), Some(&30), "{statuses:?}");
+    assert_eq!(statuses.get("backordered"), Some(&50), "{statuses:?}");
+    assert_eq!(ids.len(), 80);
+    assert_eq!(reserved_units(&app), 30);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM orders"), 80);
+    assert_no_oversell(&app);
+}
+
+async fn identical_single_orders_racing_each_other_make_one_order(app: TestApp) {
+    let floor = shop(&app, 10, 0).await;
+
+    // The same order pushed 12 times at once: one is created (201), the
+    // others answer 200 with that same order.
+    let replies = futures_util::future::join_all((0..12).map(|_| {
+        app.post(
+            "/api/v1/orders",
+            &floor.merchant_token,
+            order("TWIN-1", &[("HOT", 2)]),
+        )
+    }))
+    .await;
+
+    let created = replies.iter().filter(|r| r.status == 201).count();
+    let repeated = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(
+        (created, repeated),
+        (1, 11),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let ids: std::collections::HashSet<String> = replies
+        .iter()
+        .map(|r| r.json()["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM orders"), 1);
+    assert_eq!(reserved_units(&app), 2);
     assert_no_oversell(&app);
 }
