@@ -69,8 +69,6 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// SQLite: page cache per connection (KiB; SQLite's default is 2 MiB), so the
 /// indexes a burst of orders walks stay in memory as the tables grow.
 const SQLITE_CACHE_KIB: u32 = 32 * 1024;
-/// SQLite: read pages through a memory map rather than a copy per read.
-const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
 /// PostgreSQL: an arbitrary, fixed key for the advisory lock that serialises
 /// migrations when several depot instances start at once.
 const MIGRATION_LOCK_KEY: i64 = 0x6465_706f_745f_6d67;
@@ -121,7 +119,6 @@ pub fn establish(url: &DatabaseUrl) -> diesel::ConnectionResult<AnyConnection> {
                  PRAGMA foreign_keys = ON;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA cache_size = -{SQLITE_CACHE_KIB};
-                 PRAGMA mmap_size = {SQLITE_MMAP_BYTES};
                  PRAGMA temp_store = MEMORY;"
             ))
             .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
