@@ -107,7 +107,7 @@ impl fmt::Display for SingleReport {
         let c = &self.checks;
         writeln!(
             f,
-            "  answers         {} created (201), {} other, {} failed; {} stored, {} reserved",
+            "  answers         {} created (201), {} other, {} failed; {} stored with the warm-up's, {} of them reserved",
             grouped(self.created),
             self.other_status,
             self.failed,
