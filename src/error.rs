@@ -291,11 +291,21 @@ impl From<DieselError> for AppError {
                 _ if is_sqlite_busy(info.message()) => {
                     AppError::Unavailable("the database is busy; retry the request".into())
                 }
+                // PostgreSQL 40P01 and 55P03: two transactions waited on each
+                // other (one is cancelled), or a lock was not granted within
+                // lock_timeout. diesel reports neither by kind, only by text.
+                _ if is_pg_lock_failure(info.message()) => AppError::Unavailable(
+                    "a concurrent request held what this one needed; retry the request".into(),
+                ),
                 _ => AppError::Internal(format!("database error: {error}")),
             },
             _ => AppError::Internal(format!("database error: {error}")),
         }
     }
+}
+
+fn is_pg_lock_failure(message: &str) -> bool {
+    message.contains("deadlock detected") || message.contains("lock timeout")
 }
 
 fn is_sqlite_busy(message: &str) -> bool {

@@ -42,17 +42,59 @@ pub fn serialize_bootstrap(conn: &mut AnyConnection) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Inside a write transaction, locks the stock rows of these SKUs (PostgreSQL:
-/// `FOR UPDATE`, in lot × location order so that two transactions never wait
-/// on each other in a cycle) until the transaction ends. Reservations read the
-/// stock after this, so concurrent reservations of a SKU — on any number of
-/// depot instances — see each other's and cannot oversell. SQLite's
-/// `BEGIN IMMEDIATE` already makes writers take turns.
+/// How a transaction holds the SKUs whose sellable stock it reads or changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkuLock {
+    /// Reserving from the stock as it is (order ingest): many at once.
+    Shared,
+    /// Making stock sellable or taking reservations back (putaway, a released
+    /// hold, a cancel, a rejected correction) and serving back-orders: one
+    /// at a time, and none while an ingest holds the SKU.
+    Exclusive,
+}
+
+/// Inside a write transaction, locks the SKUs' rows until it ends
+/// (PostgreSQL: `FOR SHARE` or `FOR NO KEY UPDATE`, in id order, neither of
+/// which blocks the foreign-key checks of new order lines). It is the first
+/// lock such a transaction takes, so that no two wait on each other in a
+/// cycle over stock rows, and so that an ingest never reads stock that a
+/// putaway is adding while the putaway reads a back-order queue that does
+/// not yet hold the ingest's orders: one of them waits for the other's
+/// commit. SQLite's `BEGIN IMMEDIATE` already makes writers take turns.
+pub fn lock_skus(
+    conn: &mut AnyConnection,
+    sku_ids: &[String],
+    mode: SkuLock,
+) -> Result<(), AppError> {
+    if sku_ids.is_empty() {
+        return Ok(());
+    }
+    if let AnyConnection::Postgresql(pg) = conn {
+        let sql = match mode {
+            SkuLock::Shared => "SELECT 1 FROM skus WHERE id = ANY($1) ORDER BY id FOR SHARE",
+            SkuLock::Exclusive => {
+                "SELECT 1 FROM skus WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE"
+            }
+        };
+        diesel::sql_query(sql)
+            .bind::<Array<Text>, _>(sku_ids)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// Inside a write transaction, locks the storage-location stock rows of
+/// these SKUs (PostgreSQL: `FOR UPDATE`, in lot × location order so that two
+/// transactions never wait on each other in a cycle) until the transaction
+/// ends: a read after it is stock no one else can change before the commit.
+/// SQLite's `BEGIN IMMEDIATE` already makes writers take turns.
 pub fn lock_stock_of_skus(conn: &mut AnyConnection, sku_ids: &[String]) -> Result<(), AppError> {
     if let AnyConnection::Postgresql(pg) = conn {
         diesel::sql_query(
             "SELECT 1 FROM stock s JOIN lots l ON l.id = s.lot_id \
-             WHERE l.sku_id = ANY($1) ORDER BY s.lot_id, s.location_id FOR UPDATE OF s",
+             JOIN locations c ON c.id = s.location_id \
+             WHERE l.sku_id = ANY($1) AND c.kind = 'storage' \
+             ORDER BY s.lot_id, s.location_id FOR UPDATE OF s",
         )
         .bind::<Array<Text>, _>(sku_ids)
         .execute(pg)?;

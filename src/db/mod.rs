@@ -69,6 +69,8 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 /// SQLite: page cache per connection (KiB; SQLite's default is 2 MiB), so the
 /// indexes a burst of orders walks stay in memory as the tables grow.
 const SQLITE_CACHE_KIB: u32 = 32 * 1024;
+/// PostgreSQL: how long a statement waits for a row or table lock.
+const PG_LOCK_TIMEOUT_MS: u32 = 10_000;
 /// PostgreSQL: an arbitrary, fixed key for the advisory lock that serialises
 /// migrations when several depot instances start at once.
 const MIGRATION_LOCK_KEY: i64 = 0x6465_706f_745f_6d67;
@@ -111,7 +113,15 @@ impl r2d2::ManageConnection for ConnectionManager {
 /// One connection, set up for depot: SQLite gets its per-connection pragmas.
 pub fn establish(url: &DatabaseUrl) -> diesel::ConnectionResult<AnyConnection> {
     match url {
-        DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Postgresql),
+        DatabaseUrl::Postgres(url) => {
+            let mut conn = PgConnection::establish(url)?;
+            // A lock not granted in this time is a 503 to retry rather than a
+            // request (and the single-order writer behind it) that waits
+            // without end; SQLite's busy timeout is the same idea.
+            conn.batch_execute(&format!("SET lock_timeout = '{PG_LOCK_TIMEOUT_MS}ms'"))
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(AnyConnection::Postgresql(conn))
+        }
         DatabaseUrl::Sqlite(path) => {
             let mut conn = SqliteConnection::establish(path)?;
             conn.batch_execute(&format!(

@@ -293,6 +293,9 @@ pub struct ClassResult {
 /// ISO 2859-1 clause 11.1.1 (single sampling): a class accepts when its
 /// defects are at most Ac and rejects when they reach Re; the lot is rejected
 /// when any class rejects. A class with no findings counts zero defects.
+/// Each class's defects are those found in that class's own sample (the
+/// inspector records them so; see the API's `findings[].defects`), which is
+/// why they are compared with that class's plan alone.
 pub fn verdict(
     plans: &BTreeMap<DefectClass, ClassPlan>,
     defects: &BTreeMap<DefectClass, u64>,

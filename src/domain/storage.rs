@@ -7,10 +7,12 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::inspection::LotStatus;
+use super::trace::Disposition;
 
 /// The location kind whose stock may be sold; receiving, quarantine, packing
 /// and dispatch locations hold units that are not (or no longer) on the shelf.
 const STORAGE_KIND: &str = "storage";
+const QUARANTINE_KIND: &str = "quarantine";
 
 /// A storage bin as the putaway suggestion sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +220,29 @@ pub fn is_sellable(
         && !is_expired(expiry_date, today)
 }
 
+/// What a trace event says of a lot's units at a location after a storage
+/// step — a count, a released hold — as a CBV 2.0 disposition (§7.2): the
+/// lot's state first, then where the units are, then expiry and holds.
+pub fn disposition_at(
+    lot_status: LotStatus,
+    location_kind: &str,
+    expired: bool,
+    held: bool,
+) -> Disposition {
+    match lot_status {
+        LotStatus::Received | LotStatus::Inspecting => Disposition::InProgress,
+        LotStatus::Quarantined => Disposition::NonConformant,
+        LotStatus::Returned => Disposition::Returned,
+        LotStatus::Scrapped => Disposition::Destroyed,
+        // An accepted lot's units in quarantine were moved there as damaged.
+        LotStatus::Accepted if location_kind == QUARANTINE_KIND => Disposition::Damaged,
+        LotStatus::Accepted if expired => Disposition::Expired,
+        LotStatus::Accepted if held => Disposition::NonSellableOther,
+        LotStatus::Accepted if location_kind == STORAGE_KIND => Disposition::SellableAccessible,
+        LotStatus::Accepted => Disposition::SellableNotAccessible,
+    }
+}
+
 /// A difference between the ledger and the stock table for one lot × location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Discrepancy {
@@ -280,6 +305,52 @@ pub fn count_adjustment(on_hand: i64, counted: i64) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_or_release_reports_the_units_as_they_stand() {
+        use Disposition as D;
+        use LotStatus as L;
+        assert_eq!(
+            disposition_at(L::Accepted, "storage", false, false),
+            D::SellableAccessible
+        );
+        assert_eq!(
+            disposition_at(L::Accepted, "storage", false, true),
+            D::NonSellableOther
+        );
+        assert_eq!(
+            disposition_at(L::Accepted, "storage", true, false),
+            D::Expired
+        );
+        assert_eq!(
+            disposition_at(L::Accepted, "receiving", false, false),
+            D::SellableNotAccessible
+        );
+        assert_eq!(
+            disposition_at(L::Accepted, "quarantine", false, false),
+            D::Damaged
+        );
+        assert_eq!(
+            disposition_at(L::Accepted, "quarantine", true, true),
+            D::Damaged
+        );
+        assert_eq!(
+            disposition_at(L::Quarantined, "quarantine", false, false),
+            D::NonConformant
+        );
+        assert_eq!(
+            disposition_at(L::Received, "receiving", false, false),
+            D::InProgress
+        );
+        assert_eq!(
+            disposition_at(L::Inspecting, "storage", false, false),
+            D::InProgress
+        );
+        assert_eq!(
+            disposition_at(L::Scrapped, "quarantine", false, false),
+            D::Destroyed
+        );
+    }
 
     // ---- putaway -------------------------------------------------------
 

@@ -77,6 +77,9 @@ pub enum Disposition {
     Destroyed,
     Returned,
     SellableAccessible,
+    /// Sellable, but not where it can be picked for a customer yet (accepted
+    /// and still in receiving, waiting for putaway).
+    SellableNotAccessible,
     NonSellableOther,
     Damaged,
     Expired,
@@ -94,6 +97,7 @@ impl Disposition {
             Disposition::Destroyed => "destroyed",
             Disposition::Returned => "returned",
             Disposition::SellableAccessible => "sellable_accessible",
+            Disposition::SellableNotAccessible => "sellable_not_accessible",
             Disposition::NonSellableOther => "non_sellable_other",
             Disposition::Damaged => "damaged",
             Disposition::Expired => "expired",

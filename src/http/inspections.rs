@@ -104,7 +104,11 @@ pub async fn get_inspection(
 pub struct FindingInput {
     /// A check code of the inspection's template.
     pub check_code: String,
-    /// Nonconforming units found for this check (0 or more).
+    /// Nonconforming units found for this check (0 or more), counted in the
+    /// sample of the check's defect class: the first `sample_size` units of
+    /// that class's plan. ISO 2859-1 judges each class on its own sample, so
+    /// where the classes' samples differ, defects found beyond a class's
+    /// sample do not count against it.
     pub defects: i64,
 }
 
@@ -120,7 +124,8 @@ pub struct EvidenceInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordResults {
-    /// Units inspected: at least the plan's `required_units`, at most the lot.
+    /// Units inspected: at least the plan's `required_units` (the largest
+    /// sample of any class), at most the lot.
     pub inspected_qty: i64,
     /// Defects per check; checks not listed found none.
     #[serde(default)]

@@ -128,6 +128,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(storage::putaway)
                 .service(storage::move_stock)
                 .service(storage::adjust)
+                .service(storage::scrap)
                 .service(storage::stock)
                 .service(storage::ledger)
                 .service(storage::expiring)

@@ -13,7 +13,7 @@ use crate::domain::text::{parse_code, parse_text};
 use crate::error::{check_field, validated, AppError, FieldError};
 use crate::services::storage::{
     self, CountDone, ExpiringLot, Hold, LedgerCheck, LedgerLine, MoveDone, MoveRequest,
-    PutawayDone, StockFilter, StockPage,
+    PutawayDone, ScrapDone, StockFilter, StockPage,
 };
 
 /// Quantities of one request: 1 to 10,000,000 units.
@@ -76,7 +76,8 @@ pub async fn putaway(
 #[serde(deny_unknown_fields)]
 pub struct MoveStock {
     pub lot_id: String,
-    /// A storage bin.
+    /// A storage bin; or a quarantine location, to bring damaged units that
+    /// were found fine (their hold released) back to a storage bin.
     pub from_location_code: String,
     /// A storage bin, or a quarantine location (damage found: `reason` required).
     pub to_location_code: String,
@@ -119,6 +120,44 @@ pub async fn move_stock(
         reason,
     };
     let done = db::run(&pool, move |c| storage::move_stock(c, &who, request)).await?;
+    Ok(HttpResponse::Ok().json(done))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapStock {
+    pub lot_id: String,
+    /// A storage bin or a quarantine location.
+    pub location_code: String,
+    pub qty: i64,
+    /// What is wrong with the units; required.
+    pub reason: String,
+}
+
+/// Scrap units of an accepted lot (damaged in storage or in quarantine).
+#[utoipa::path(tag = "storage", request_body = ScrapStock, responses((status = 200, body = ScrapDone)))]
+#[post("/stock/scrap")]
+pub async fn scrap(
+    who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    body: Json<ScrapStock>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let body = body.into_inner();
+    let mut errors = Vec::new();
+    check_qty(&mut errors, "qty", body.qty);
+    let location = check_field(
+        &mut errors,
+        "location_code",
+        parse_code(&body.location_code),
+    );
+    let reason = check_field(&mut errors, "reason", parse_text(&body.reason, 500));
+    validated(errors)?;
+    let (location, reason) = (location.unwrap_or_default(), reason.unwrap_or_default());
+    let done = db::run(&pool, move |c| {
+        storage::scrap(c, &who, &body.lot_id, &location, body.qty, &reason)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(done))
 }
 

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::backend::{self, SkuLock};
 use crate::db::schema::{
     inspection_evidence, inspection_findings, inspections, ledger_entries, locations,
     lot_dispositions, lots, skus, stock,
@@ -30,7 +31,7 @@ use crate::error::{validated, AppError, FieldError};
 use crate::services::catalog::{self, InspectionCheck, InspectionTemplate};
 use crate::services::ledger::{self, Movement, MovementKind};
 use crate::services::lots::{self as lot_service, Lot, LotRow};
-use crate::services::{evidence, switching, trace};
+use crate::services::{evidence, orders, switching, trace};
 
 /// At most this many pieces of evidence per inspection.
 pub const MAX_EVIDENCE: usize = 50;
@@ -814,6 +815,10 @@ fn move_into_quarantine(
     reference: (&str, &str),
 ) -> Result<(), AppError> {
     let quarantine = catalog::default_location(c, "quarantine")?;
+    // Orders holding the lot (a correction rejected an accepted, put-away
+    // lot) give it up first: reserved units cannot be moved.
+    backend::lock_skus(c, std::slice::from_ref(&lot.sku_id), SkuLock::Exclusive)?;
+    let (_, skus) = orders::withdraw_lot(c, who, &lot.id)?;
     let outside: Vec<(String, i64)> = lot_locations(c, &lot.id)?
         .into_iter()
         .filter(|(_, kind, _)| kind != "quarantine")
@@ -847,6 +852,8 @@ fn move_into_quarantine(
             Some(&quarantine.id),
         ),
     )?;
+    // What they gave up is served from other lots, if there is any.
+    orders::serve_backorders(c, who, &skus)?;
     Ok(())
 }
 

@@ -13,11 +13,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::backend::{self, SkuLock};
 use crate::db::schema::{
     carriers, locations, lots, merchants, order_lines, orders, reservations, skus, stock,
     stock_holds, trace_events,
 };
-use crate::db::{self, backend, AnyConnection};
+use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
 use crate::domain::gs1::Gtin;
 use crate::domain::ids::new_id;
@@ -264,6 +265,13 @@ pub fn ingest(
         // locked only for the last statement and the commit; if another
         // push took the units meanwhile, again from the savepoint under
         // row locks, which cannot miss.
+        let new_skus: Vec<String> = new_orders
+            .iter()
+            .flat_map(|o| o.sku_ids.iter().cloned())
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        backend::lock_skus(c, &new_skus, SkuLock::Shared)?;
         let placed = db::savepoint(c, |c| {
             place_on_snapshot(c, who, &incoming, &mut new_orders, now)
         })?;
@@ -692,10 +700,22 @@ fn apply_reservations(
         ));
     }
     let ids: Vec<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+    let mut marked = 0;
     for chunk in ids.chunks(CHUNK) {
-        diesel::update(orders::table.filter(orders::id.eq_any(chunk)))
-            .set((orders::status.eq("reserved"), orders::updated_at.eq(now)))
-            .execute(c)?;
+        marked += diesel::update(
+            orders::table
+                .filter(orders::id.eq_any(chunk))
+                .filter(orders::status.eq("backordered")),
+        )
+        .set((orders::status.eq("reserved"), orders::updated_at.eq(now)))
+        .execute(c)?;
+    }
+    if marked != ids.len() {
+        // An order changed (cancelled, served) after it was read: the locks
+        // should make that impossible; refuse rather than revive it.
+        return Err(AppError::Unavailable(
+            "an order changed while back-orders were served; retry".into(),
+        ));
     }
     Ok(())
 }
@@ -824,28 +844,35 @@ pub fn serve_backorders(
     if sku_ids.is_empty() {
         return Ok(0);
     }
-    let waiting: Vec<String> = orders::table
-        .filter(orders::status.eq("backordered"))
-        .filter(
-            orders::id.eq_any(
-                order_lines::table
-                    .filter(order_lines::sku_id.eq_any(sku_ids))
-                    .select(order_lines::order_id),
-            ),
-        )
-        .order(orders::id.asc())
-        .select(orders::id)
-        .load(c)?;
+    // The caller took these first, before any stock row; taking them again
+    // is a no-op that keeps this function safe to call on its own.
+    backend::lock_skus(c, sku_ids, SkuLock::Exclusive)?;
+    let waiting: Vec<String> = db::fresh(
+        orders::table
+            .filter(orders::status.eq("backordered"))
+            .filter(
+                orders::id.eq_any(
+                    order_lines::table
+                        .filter(order_lines::sku_id.eq_any(sku_ids))
+                        .select(order_lines::order_id),
+                ),
+            )
+            .order(orders::id.asc())
+            .select(orders::id),
+    )
+    .load(c)?;
     if waiting.is_empty() {
         return Ok(0);
     }
     let mut lines_of: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
     for chunk in waiting.chunks(CHUNK) {
-        let lines: Vec<(String, String, i64)> = order_lines::table
-            .filter(order_lines::order_id.eq_any(chunk))
-            .order((order_lines::order_id.asc(), order_lines::line_no.asc()))
-            .select((order_lines::order_id, order_lines::sku_id, order_lines::qty))
-            .load(c)?;
+        let lines: Vec<(String, String, i64)> = db::fresh(
+            order_lines::table
+                .filter(order_lines::order_id.eq_any(chunk))
+                .order((order_lines::order_id.asc(), order_lines::line_no.asc()))
+                .select((order_lines::order_id, order_lines::sku_id, order_lines::qty)),
+        )
+        .load(c)?;
         for (order, sku, qty) in lines {
             lines_of.entry(order).or_default().push((sku, qty));
         }
@@ -854,6 +881,10 @@ pub fn serve_backorders(
         .values()
         .flat_map(|l| l.iter().map(|(s, _)| s.clone()))
         .collect();
+    // The other SKUs of multi-line orders: two back-order runs that need
+    // each other's SKUs can deadlock here, and one of them answers 503.
+    let all: Vec<String> = skus.iter().cloned().collect();
+    backend::lock_skus(c, &all, SkuLock::Exclusive)?;
     let now = time::now();
     let (mut stock_left, classes) = sellable_stock(c, &skus, now.date(), true)?;
     let mut planned = Vec::new();
@@ -1108,6 +1139,14 @@ pub fn list(
 /// from what it gave back. Cancelling twice is a 409 naming the state.
 pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order, AppError> {
     db::write(conn, |c| {
+        // Another merchant's order is a 404 before anything is locked.
+        get(c, who, id)?;
+        // First: the units it gives back serve the back-order queue.
+        let order_skus: Vec<String> = order_lines::table
+            .filter(order_lines::order_id.eq(id))
+            .select(order_lines::sku_id)
+            .load(c)?;
+        backend::lock_skus(c, &order_skus, SkuLock::Exclusive)?;
         let order = get(c, who, id)?;
         if order.status == "cancelled" {
             return Err(AppError::InvalidState(format!(
@@ -1127,48 +1166,133 @@ pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Ord
                 "order {id} changed while this request ran; read it again"
             )));
         }
-        let held: Vec<(i32, String, String, i64)> = reservations::table
-            .filter(reservations::order_id.eq(id))
-            .select((
-                reservations::line_no,
-                reservations::lot_id,
-                reservations::location_id,
-                reservations::qty,
-            ))
-            .load(c)?;
-        for (_, lot, loc, qty) in &held {
-            diesel::update(
-                stock::table
-                    .filter(stock::lot_id.eq(lot))
-                    .filter(stock::location_id.eq(loc))
-                    .filter(stock::reserved.ge(*qty)),
-            )
-            .set(stock::reserved.eq(stock::reserved - *qty))
-            .execute(c)?;
-        }
-        diesel::delete(reservations::table.filter(reservations::order_id.eq(id))).execute(c)?;
-        let rows: Vec<ReservationRow> = held
-            .iter()
-            .map(|(line, lot, loc, qty)| ((id, *line, lot.as_str(), loc.as_str()), *qty))
-            .collect();
-        let lot_ids: Vec<&str> = held.iter().map(|h| h.1.as_str()).collect();
-        let classes = lot_classes(c, &lot_ids)?;
-        record_reservation_events(
+        let skus = release_reservations(
             c,
             who,
-            &rows,
-            &classes,
-            Action::Delete,
+            &[id.to_string()],
             Disposition::SellableAccessible,
             now,
         )?;
-        let skus: Vec<String> = order_lines::table
-            .filter(order_lines::order_id.eq(id))
-            .select(order_lines::sku_id)
-            .load(c)?;
         serve_backorders(c, who, &skus)?;
         get(c, who, id)
     })
+}
+
+/// Takes back everything these orders hold: `stock.reserved` goes down by
+/// their reservations, the rows are deleted, and each gets an EPCIS
+/// TransactionEvent DELETE (the lot quantity dissociated from the order)
+/// with `disposition` for the units. Answers the SKUs of the orders, for
+/// the caller to serve back-orders once the stock is where it belongs.
+///
+/// The stock rows of those SKUs are locked first, in (lot, location) order,
+/// as every reservation takes them, so a release and a push cannot wait on
+/// each other in a cycle.
+fn release_reservations(
+    c: &mut AnyConnection,
+    who: &Principal,
+    order_ids: &[String],
+    disposition: Disposition,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    let mut skus: BTreeSet<String> = BTreeSet::new();
+    let mut held: Vec<(String, i32, String, String, i64)> = Vec::new();
+    for chunk in order_ids.chunks(CHUNK) {
+        skus.extend(
+            db::fresh(
+                order_lines::table
+                    .filter(order_lines::order_id.eq_any(chunk))
+                    .select(order_lines::sku_id),
+            )
+            .load::<String>(c)?,
+        );
+        held.extend(
+            db::fresh(
+                reservations::table
+                    .filter(reservations::order_id.eq_any(chunk))
+                    .select((
+                        reservations::order_id,
+                        reservations::line_no,
+                        reservations::lot_id,
+                        reservations::location_id,
+                        reservations::qty,
+                    )),
+            )
+            .load::<(String, i32, String, String, i64)>(c)?,
+        );
+    }
+    let skus: Vec<String> = skus.into_iter().collect();
+    if held.is_empty() {
+        return Ok(skus);
+    }
+    backend::lock_stock_of_skus(c, &skus)?;
+    let mut per_stock: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for (_, _, lot, loc, qty) in &held {
+        *per_stock.entry((lot.as_str(), loc.as_str())).or_insert(0) += qty;
+    }
+    for ((lot, loc), qty) in &per_stock {
+        let updated = diesel::update(
+            stock::table
+                .filter(stock::lot_id.eq(*lot))
+                .filter(stock::location_id.eq(*loc))
+                .filter(stock::reserved.ge(*qty)),
+        )
+        .set(stock::reserved.eq(stock::reserved - *qty))
+        .execute(c)?;
+        if updated == 0 {
+            return Err(AppError::Internal(format!(
+                "stock of lot {lot} at {loc} holds less reserved than its reservations"
+            )));
+        }
+    }
+    for chunk in order_ids.chunks(CHUNK) {
+        diesel::delete(reservations::table.filter(reservations::order_id.eq_any(chunk)))
+            .execute(c)?;
+    }
+    let rows: Vec<ReservationRow> = held
+        .iter()
+        .map(|(order, line, lot, loc, qty)| {
+            ((order.as_str(), *line, lot.as_str(), loc.as_str()), *qty)
+        })
+        .collect();
+    let lot_ids: Vec<&str> = held.iter().map(|h| h.2.as_str()).collect();
+    let classes = lot_classes(c, &lot_ids)?;
+    record_reservation_events(c, who, &rows, &classes, Action::Delete, disposition, now)?;
+    Ok(skus)
+}
+
+/// A lot that stops being sellable while orders hold it (a correction
+/// rejected it): every order holding any of it gives up its whole
+/// reservation (an order is reserved whole or not at all) and is
+/// back-ordered again, oldest first in the queue as before. Answers the
+/// orders and their SKUs; the caller serves back-orders after it moved the
+/// lot out of sellable stock, so they are covered from other lots.
+pub fn withdraw_lot(
+    c: &mut AnyConnection,
+    who: &Principal,
+    lot_id: &str,
+) -> Result<(Vec<String>, Vec<String>), AppError> {
+    let holding: BTreeSet<String> = reservations::table
+        .filter(reservations::lot_id.eq(lot_id))
+        .select(reservations::order_id)
+        .load::<String>(c)?
+        .into_iter()
+        .collect();
+    let orders_held: Vec<String> = holding.into_iter().collect();
+    if orders_held.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let now = time::now();
+    let skus = release_reservations(c, who, &orders_held, Disposition::NonConformant, now)?;
+    for chunk in orders_held.chunks(CHUNK) {
+        diesel::update(
+            orders::table
+                .filter(orders::id.eq_any(chunk))
+                .filter(orders::status.eq("reserved")),
+        )
+        .set((orders::status.eq("backordered"), orders::updated_at.eq(now)))
+        .execute(c)?;
+    }
+    Ok((orders_held, skus))
 }
 
 fn lot_classes(

@@ -11,6 +11,7 @@ use diesel::sql_types::{BigInt, Text};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::backend::{self, SkuLock};
 use crate::db::schema::{ledger_entries, locations, lots, skus, stock, stock_counts, stock_holds};
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
@@ -52,6 +53,8 @@ pub fn putaway(
 ) -> Result<PutawayDone, AppError> {
     db::write(conn, |c| {
         let lot = lot_service::row(c, who, lot_id)?;
+        // First: new sellable stock serves the back-order queue below.
+        backend::lock_skus(c, std::slice::from_ref(&lot.sku_id), SkuLock::Exclusive)?;
         if lot.status != LotStatus::Accepted {
             return Err(AppError::InvalidState(format!(
                 "lot {lot_id} is {}; only an accepted lot can be put away",
@@ -294,13 +297,23 @@ pub fn move_stock(
 ) -> Result<MoveDone, AppError> {
     db::write(conn, |c| {
         let lot = lot_service::row(c, who, &request.lot_id)?;
-        let from = catalog::location_by_code(
-            c,
-            &request.from_location_code,
-            "storage",
-            "from_location_code",
-        )?;
+        // First: units back from quarantine serve the back-order queue.
+        backend::lock_skus(c, std::slice::from_ref(&lot.sku_id), SkuLock::Exclusive)?;
+        let from = any_location(c, &request.from_location_code, "from_location_code")?;
         let to = any_location(c, &request.to_location_code, "to_location_code")?;
+        match from.kind.as_str() {
+            "storage" => {}
+            "quarantine" => return release_from_quarantine(c, who, &lot, &from, &to, &request),
+            other => {
+                return Err(AppError::field(
+                    "from_location_code",
+                    format!(
+                        "{} is a {other} location; move from storage (or quarantine)",
+                        from.code
+                    ),
+                ))
+            }
+        }
         let into_quarantine = match to.kind.as_str() {
             "storage" => false,
             "quarantine" => true,
@@ -399,6 +412,180 @@ pub fn move_stock(
     })
 }
 
+/// Units of an accepted lot that were moved into quarantine as damaged go
+/// back to a storage bin once they were found fine and their damage hold was
+/// released (a `release` movement). A rejected lot's units leave quarantine
+/// only by a disposition.
+fn release_from_quarantine(
+    c: &mut AnyConnection,
+    who: &Principal,
+    lot: &LotRow,
+    from: &Location,
+    to: &Location,
+    request: &MoveRequest,
+) -> Result<MoveDone, AppError> {
+    if lot.status != LotStatus::Accepted {
+        return Err(AppError::InvalidState(format!(
+            "lot {} is {}: its units leave quarantine by a disposition (POST /api/v1/lots/{}/disposition)",
+            lot.id, lot.status, lot.id
+        )));
+    }
+    if to.kind != "storage" {
+        return Err(AppError::field(
+            "to_location_code",
+            format!(
+                "{} is a {} location; units leave quarantine for a storage bin",
+                to.code, to.kind
+            ),
+        ));
+    }
+    let holding: Option<String> = stock_holds::table
+        .filter(stock_holds::lot_id.eq(&lot.id))
+        .filter(stock_holds::location_id.eq(&from.id))
+        .filter(stock_holds::released_at.is_null())
+        .select(stock_holds::id)
+        .first(c)
+        .optional()?;
+    if let Some(hold) = holding {
+        return Err(AppError::InvalidState(format!(
+            "the units of lot {} at {} are on hold {hold}; release it first (POST /api/v1/holds/{hold}/release)",
+            lot.id, from.code
+        )));
+    }
+    check_room(c, to, request.qty)?;
+    let movement_id = ledger::post(
+        c,
+        &Movement {
+            kind: MovementKind::Release,
+            lot_id: &lot.id,
+            reference: Some(("lot", &lot.id)),
+            reason: request.reason.as_deref(),
+            actor: Some(&who.token_id),
+        },
+        &[(&from.id, -request.qty), (&to.id, request.qty)],
+    )?;
+    let disposition = disposition_now(c, lot, &to.id)?;
+    trace::record(
+        c,
+        event(lot, who, BizStep::Storing, disposition, request.qty, &to.id),
+    )?;
+    orders::serve_backorders(c, who, std::slice::from_ref(&lot.sku_id))?;
+    Ok(MoveDone {
+        movement_id,
+        lot_id: lot.id.clone(),
+        from_location_code: from.code.clone(),
+        to_location_code: to.code.clone(),
+        qty: request.qty,
+        hold_id: None,
+    })
+}
+
+// -------------------------------------------------------------------- scrap
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScrapDone {
+    pub movement_id: String,
+    pub lot_id: String,
+    pub location_code: String,
+    pub qty: i64,
+    pub reason: String,
+    /// Damage holds at that location that ended because no units are left there.
+    pub released_holds: Vec<String>,
+}
+
+/// Destroys units of an accepted lot at a storage bin or in quarantine
+/// (damage found, units not worth keeping): a `scrap` movement and a
+/// destroying event. Only unreserved units; a rejected lot is scrapped whole
+/// by its disposition instead. A damage hold at a quarantine location ends
+/// when its last unit is scrapped.
+pub fn scrap(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    lot_id: &str,
+    location_code: &str,
+    qty: i64,
+    reason: &str,
+) -> Result<ScrapDone, AppError> {
+    db::write(conn, |c| {
+        let lot = lot_service::row(c, who, lot_id)?;
+        let location = any_location(c, location_code, "location_code")?;
+        if location.kind != "storage" && location.kind != "quarantine" {
+            return Err(AppError::field(
+                "location_code",
+                format!(
+                    "{} is a {} location; scrap from a storage bin or quarantine",
+                    location.code, location.kind
+                ),
+            ));
+        }
+        if lot.status != LotStatus::Accepted {
+            return Err(AppError::InvalidState(format!(
+                "lot {} is {}: a lot that is not accepted is scrapped by its disposition",
+                lot.id, lot.status
+            )));
+        }
+        let movement_id = ledger::post(
+            c,
+            &Movement {
+                kind: MovementKind::Scrap,
+                lot_id: &lot.id,
+                reference: Some(("lot", &lot.id)),
+                reason: Some(reason),
+                actor: Some(&who.token_id),
+            },
+            &[(&location.id, -qty)],
+        )?;
+        trace::record(
+            c,
+            trace::LotEvent {
+                action: Action::Delete,
+                ..event(
+                    &lot,
+                    who,
+                    BizStep::Destroying,
+                    Disposition::Destroyed,
+                    qty,
+                    &location.id,
+                )
+            },
+        )?;
+        let left: i64 = stock::table
+            .filter(stock::lot_id.eq(&lot.id))
+            .filter(stock::location_id.eq(&location.id))
+            .select(stock::on_hand)
+            .first(c)
+            .optional()?
+            .unwrap_or(0);
+        let mut released_holds = Vec::new();
+        if left == 0 {
+            let ended: Vec<String> = stock_holds::table
+                .filter(stock_holds::lot_id.eq(&lot.id))
+                .filter(stock_holds::location_id.eq(&location.id))
+                .filter(stock_holds::kind.eq("damage"))
+                .filter(stock_holds::released_at.is_null())
+                .select(stock_holds::id)
+                .load(c)?;
+            if !ended.is_empty() {
+                diesel::update(stock_holds::table.filter(stock_holds::id.eq_any(&ended)))
+                    .set((
+                        stock_holds::released_at.eq(time::now()),
+                        stock_holds::released_by.eq(&who.token_id),
+                    ))
+                    .execute(c)?;
+            }
+            released_holds = ended;
+        }
+        Ok(ScrapDone {
+            movement_id,
+            lot_id: lot.id,
+            location_code: location.code,
+            qty,
+            reason: reason.to_string(),
+            released_holds,
+        })
+    })
+}
+
 fn any_location(c: &mut AnyConnection, code: &str, field: &str) -> Result<Location, AppError> {
     locations::table
         .filter(locations::code.eq(code))
@@ -406,6 +593,41 @@ fn any_location(c: &mut AnyConnection, code: &str, field: &str) -> Result<Locati
         .first(c)
         .optional()?
         .ok_or_else(|| AppError::field(field, format!("no location with code {code}")))
+}
+
+/// The disposition a trace event gives a lot's units at a location as they
+/// stand now (`domain::storage::disposition_at`): the lot's state, the kind
+/// of location, expiry, and any hold in force there.
+fn disposition_now(
+    c: &mut AnyConnection,
+    lot: &LotRow,
+    location_id: &str,
+) -> Result<Disposition, AppError> {
+    let kind: String = locations::table
+        .find(location_id)
+        .select(locations::kind)
+        .first(c)?;
+    let expiry: Option<NaiveDate> = lots::table
+        .find(&lot.id)
+        .select(lots::expiry_date)
+        .first(c)?;
+    let holds: i64 = stock_holds::table
+        .filter(stock_holds::lot_id.eq(&lot.id))
+        .filter(stock_holds::released_at.is_null())
+        .filter(
+            stock_holds::location_id
+                .is_null()
+                .or(stock_holds::location_id.eq(location_id)),
+        )
+        .count()
+        .get_result(c)?;
+    let today = time::now().date();
+    Ok(rules::disposition_at(
+        lot.status,
+        &kind,
+        rules::is_expired(expiry, today),
+        holds > 0,
+    ))
 }
 
 // ------------------------------------------------------------------- counts
@@ -486,13 +708,14 @@ pub fn count(
                 stock_counts::created_by.eq(&who.token_id),
             ))
             .execute(c)?;
+        let disposition = disposition_now(c, &lot, &location.id)?;
         trace::record(
             c,
             event(
                 &lot,
                 who,
                 BizStep::CycleCounting,
-                Disposition::SellableAccessible,
+                disposition,
                 counted,
                 &location.id,
             ),
@@ -687,6 +910,8 @@ pub fn release_hold(
             .ok_or_else(|| AppError::not_found("hold", hold_id))?;
         let lot =
             lot_service::row(c, who, &row.1).map_err(|_| AppError::not_found("hold", hold_id))?;
+        // First: stock that becomes sellable serves the back-order queue.
+        backend::lock_skus(c, std::slice::from_ref(&lot.sku_id), SkuLock::Exclusive)?;
         if row.7.is_none() {
             diesel::update(
                 stock_holds::table
@@ -698,15 +923,31 @@ pub fn release_hold(
                 stock_holds::released_by.eq(&who.token_id),
             ))
             .execute(c)?;
-            let (location_id, on_hand) = lot_total(c, &lot.id)?;
-            if let Some(location_id) = location_id {
+            // Where the hold was (else where most of the lot is), and what
+            // the units are now: sellable again, or still not (another hold,
+            // expiry, quarantine).
+            let (main, total) = lot_total(c, &lot.id)?;
+            let (at, on_hand) = match &row.2 {
+                Some(location_id) => {
+                    let here: Option<i64> = stock::table
+                        .filter(stock::lot_id.eq(&lot.id))
+                        .filter(stock::location_id.eq(location_id))
+                        .select(stock::on_hand)
+                        .first(c)
+                        .optional()?;
+                    (Some(location_id.clone()), here.unwrap_or(0))
+                }
+                None => (main, total),
+            };
+            if let Some(location_id) = at {
+                let disposition = disposition_now(c, &lot, &location_id)?;
                 trace::record(
                     c,
                     event(
                         &lot,
                         who,
                         BizStep::Storing,
-                        Disposition::SellableAccessible,
+                        disposition,
                         on_hand,
                         &location_id,
                     ),

@@ -292,6 +292,17 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
         },
         Endpoint {
             method: "POST",
+            path: "/api/v1/stock/scrap".into(),
+            template: "/api/v1/stock/scrap",
+            body: Some(
+                json!({"lot_id": insp.accepted_lot, "location_code": "BIN-MATRIX",
+                       "qty": 1, "reason": "crushed in the bin"}),
+            ),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "POST",
             path: "/api/v1/stock/adjustments".into(),
             template: "/api/v1/stock/adjustments",
             body: Some(

@@ -412,6 +412,20 @@ impl TestApp {
     }
 
     /// Runs `sql` (a `SELECT COUNT(*) AS n …`) against the test database.
+    /// The one text value (column `v`) of `sql`.
+    pub fn text(&self, sql: &str) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Text {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let mut conn = self.pool.get().expect("a connection");
+        let row: Text = diesel::sql_query(sql)
+            .get_result(&mut *conn)
+            .expect("the text query runs");
+        row.v
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {

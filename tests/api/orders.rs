@@ -21,6 +21,7 @@ on_both_backends!(
     two_servers_on_one_database_never_oversell,
     single_orders_racing_for_the_last_units_never_oversell,
     identical_single_orders_racing_each_other_make_one_order,
+    a_rejected_correction_takes_the_lot_back_from_its_orders,
 );
 
 /// A merchant with SKUs `HOT` and `CUP`, a storage bin `A-01`, and `qty`
@@ -742,5 +743,78 @@ async fn identical_single_orders_racing_each_other_make_one_order(app: TestApp) 
     assert_eq!(ids.len(), 1);
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM orders"), 1);
     assert_eq!(reserved_units(&app), 2);
+    assert_no_oversell(&app);
+}
+
+async fn a_rejected_correction_takes_the_lot_back_from_its_orders(app: TestApp) {
+    let floor = shop(&app, 0, 0).await;
+    let early = stock_up(&app, &floor, "HOT", "ASN-EARLY", 10, Some("2027-03-01")).await;
+    let late = stock_up(&app, &floor, "HOT", "ASN-LATE", 10, Some("2027-06-01")).await;
+    // FEFO: the first two take 8 of the early lot, the third its last 2 and 2 of the late.
+    let results = push(
+        &app,
+        &floor.merchant_token,
+        (1..=3)
+            .map(|i| order(&format!("K-{i}"), &[("HOT", 4)]))
+            .collect(),
+    )
+    .await;
+    assert!(
+        results.iter().all(|r| r["status"] == "reserved"),
+        "{results:?}"
+    );
+
+    // A complaint: the early lot is inspected again and rejected.
+    let lot = app
+        .get(&format!("/api/v1/lots/{early}"), &floor.staff_token)
+        .await
+        .ok(200);
+    let correction = app
+        .post(
+            &format!(
+                "/api/v1/inspections/{}/correction",
+                lot["inspection_id"].as_str().unwrap()
+            ),
+            &floor.staff_token,
+            json!({}),
+        )
+        .await
+        .ok(201);
+    let major = correction["plans"]["major"]["reject"].as_i64().unwrap();
+    let verdict = floor.finish(&app, &correction, major).await;
+    assert_eq!(verdict["verdict"], "rejected");
+    assert_eq!(verdict["lot_status"], "quarantined");
+
+    // Every order that held any of it gave it all up and was served again,
+    // oldest first, from the late lot: 4 + 4 of its 10; the third waits.
+    let mut statuses = Vec::new();
+    for r in &results {
+        let o = app
+            .get(
+                &format!("/api/v1/orders/{}", r["order_id"].as_str().unwrap()),
+                &floor.merchant_token,
+            )
+            .await
+            .ok(200);
+        for held in o["reservations"].as_array().unwrap() {
+            assert_eq!(held["lot_id"], late.as_str(), "{o}");
+        }
+        statuses.push(o["status"].as_str().unwrap().to_string());
+    }
+    assert_eq!(statuses, ["reserved", "reserved", "backordered"]);
+    assert_eq!(reserved_units(&app), 8);
+    let quarantined = app
+        .count(&format!(
+            "SELECT CAST(COALESCE(SUM(s.on_hand), 0) AS BIGINT) AS n FROM stock s \
+             JOIN locations l ON l.id = s.location_id WHERE s.lot_id = '{early}' AND l.kind = 'quarantine'"
+        ));
+    assert_eq!(quarantined, 10);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM trace_events WHERE lot_id = '{early}' \
+             AND event_type = 'TransactionEvent' AND action = 'DELETE' AND disposition = 'non_conformant'"
+        )),
+        3
+    );
     assert_no_oversell(&app);
 }

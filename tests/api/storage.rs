@@ -18,6 +18,8 @@ on_both_backends!(
     a_merchant_sees_only_its_own_stock_and_ledger,
     parallel_moves_and_counts_keep_the_ledger_equal_to_stock,
     the_ledger_check_finds_stock_that_differs_from_the_ledger,
+    damaged_units_found_fine_go_back_to_a_bin_and_the_rest_are_scrapped,
+    counts_and_releases_report_the_units_as_they_stand,
 );
 
 /// Bins: A-01 (zone dry, walk 10, capacity 1000), A-02 (dry, walk 20),
@@ -731,5 +733,207 @@ async fn the_ledger_check_finds_stock_that_differs_from_the_ledger(app: TestApp)
     tamper(&format!(
         "UPDATE stock SET on_hand = on_hand - 7 WHERE lot_id = '{lot}' AND on_hand = 67"
     ));
+    ledger_check(&app).await;
+}
+
+fn last_disposition(app: &TestApp, lot: &str, step: &str) -> String {
+    // The newest event of this step (recorded to the microsecond).
+    let rows = app.count(&format!(
+        "SELECT COUNT(*) AS n FROM trace_events WHERE lot_id = '{lot}' AND biz_step = '{step}'"
+    ));
+    assert!(rows > 0, "no {step} event for {lot}");
+    app.text(&format!(
+        "SELECT disposition AS v FROM trace_events WHERE lot_id = '{lot}' AND biz_step = '{step}' \
+         ORDER BY recorded_at DESC, id DESC LIMIT 1"
+    ))
+}
+
+async fn damaged_units_found_fine_go_back_to_a_bin_and_the_rest_are_scrapped(app: TestApp) {
+    let (floor, lot) = accepted_lot(&app, 100).await;
+    putaway(
+        &app,
+        &floor,
+        &lot,
+        json!({"qty": 100, "location_code": "A-01"}),
+    )
+    .await;
+    let moved = app
+        .post(
+            "/api/v1/stock/moves",
+            &floor.staff_token,
+            json!({"lot_id": lot, "from_location_code": "A-01", "to_location_code": "QUAR", "qty": 10, "reason": "carton wet"}),
+        )
+        .await
+        .ok(200);
+    let hold_id = moved["hold_id"].as_str().unwrap().to_string();
+
+    // Out of quarantine while the damage hold is in force: 409, nothing moves.
+    let before = counts(&app);
+    let problem = app
+        .post(
+            "/api/v1/stock/moves",
+            &floor.staff_token,
+            json!({"lot_id": lot, "from_location_code": "QUAR", "to_location_code": "A-02", "qty": 6}),
+        )
+        .await
+        .problem(409);
+    assert!(
+        problem["detail"].as_str().unwrap().contains(&hold_id),
+        "{problem}"
+    );
+    assert_eq!(counts(&app), before);
+
+    // Six were fine: the hold is released, they go back to a bin, sellable.
+    app.post(
+        &format!("/api/v1/holds/{hold_id}/release"),
+        &floor.staff_token,
+        json!({}),
+    )
+    .await
+    .ok(200);
+    let back = app
+        .post(
+            "/api/v1/stock/moves",
+            &floor.staff_token,
+            json!({"lot_id": lot, "from_location_code": "QUAR", "to_location_code": "A-02", "qty": 6}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(back["to_location_code"], "A-02");
+    assert_eq!(
+        last_disposition(&app, &lot, "storing"),
+        "sellable_accessible"
+    );
+
+    // The other four are scrapped; none left in quarantine.
+    let problem = app
+        .post(
+            "/api/v1/stock/scrap",
+            &floor.staff_token,
+            json!({"lot_id": lot, "location_code": "QUAR", "qty": 5, "reason": "mould"}),
+        )
+        .await
+        .problem(409);
+    assert!(
+        problem["detail"].as_str().unwrap().contains('4'),
+        "{problem}"
+    );
+    let scrapped = app
+        .post(
+            "/api/v1/stock/scrap",
+            &floor.staff_token,
+            json!({"lot_id": lot, "location_code": "QUAR", "qty": 4, "reason": "mould"}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(scrapped["qty"], 4);
+    assert_eq!(last_disposition(&app, &lot, "destroying"), "destroyed");
+
+    let stock = app
+        .get(&format!("/api/v1/stock?lot_id={lot}"), &floor.staff_token)
+        .await
+        .ok(200);
+    assert_eq!(stock["totals"]["on_hand"], 96);
+    assert_eq!(stock["totals"]["sellable"], 96);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM ledger_entries WHERE lot_id = '{lot}' AND kind = 'scrap'"
+        )),
+        1
+    );
+    ledger_check(&app).await;
+    assert_ledger_matches_stock(&app);
+}
+
+async fn counts_and_releases_report_the_units_as_they_stand(app: TestApp) {
+    let (floor, lot) = accepted_lot(&app, 50).await;
+    putaway(
+        &app,
+        &floor,
+        &lot,
+        json!({"qty": 40, "location_code": "A-01"}),
+    )
+    .await;
+    app.post(
+        "/api/v1/stock/moves",
+        &floor.staff_token,
+        json!({"lot_id": lot, "from_location_code": "A-01", "to_location_code": "QUAR", "qty": 3, "reason": "dented"}),
+    )
+    .await
+    .ok(200);
+
+    // A count in quarantine: the units there are damaged, not sellable.
+    app.post(
+        "/api/v1/stock/adjustments",
+        &floor.staff_token,
+        json!({"lot_id": lot, "location_code": "QUAR", "counted_qty": 3, "reason": "weekly count"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(last_disposition(&app, &lot, "cycle_counting"), "damaged");
+    // In receiving, accepted and waiting for putaway: sellable, not yet accessible.
+    app.post(
+        "/api/v1/stock/adjustments",
+        &floor.staff_token,
+        json!({"lot_id": lot, "location_code": "RECV", "counted_qty": 10, "reason": "weekly count"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(
+        last_disposition(&app, &lot, "cycle_counting"),
+        "sellable_not_accessible"
+    );
+
+    // Two quality holds; releasing one leaves the lot held by the other.
+    let first = app
+        .post(
+            "/api/v1/holds",
+            &floor.staff_token,
+            json!({"lot_id": lot, "reason": "lab test"}),
+        )
+        .await
+        .ok(201);
+    let second = app
+        .post(
+            "/api/v1/holds",
+            &floor.staff_token,
+            json!({"lot_id": lot, "reason": "customer complaint"}),
+        )
+        .await
+        .ok(201);
+    app.post(
+        &format!("/api/v1/holds/{}/release", first["id"].as_str().unwrap()),
+        &floor.staff_token,
+        json!({}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(
+        last_disposition(&app, &lot, "storing"),
+        "non_sellable_other"
+    );
+    app.post(
+        &format!("/api/v1/holds/{}/release", second["id"].as_str().unwrap()),
+        &floor.staff_token,
+        json!({}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(
+        last_disposition(&app, &lot, "storing"),
+        "sellable_accessible"
+    );
+    // A count in storage now: sellable.
+    app.post(
+        "/api/v1/stock/adjustments",
+        &floor.staff_token,
+        json!({"lot_id": lot, "location_code": "A-01", "counted_qty": 37, "reason": "weekly count"}),
+    )
+    .await
+    .ok(200);
+    assert_eq!(
+        last_disposition(&app, &lot, "cycle_counting"),
+        "sellable_accessible"
+    );
     ledger_check(&app).await;
 }
