@@ -2,11 +2,12 @@
 //! place in ISO 2859-1's switching scheme.
 
 use actix_web::{get, post, web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::{AdminOnly, Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
+use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::sampling::InspectionLevel;
 use crate::domain::text::parse_text;
@@ -57,29 +58,23 @@ pub async fn start(
 /// The inspections of a lot, oldest first; the last is the one the lot follows.
 #[utoipa::path(
     tag = "inspection",
-    params(("id" = String, Path, description = "lot id")),
-    responses((status = 200, body = InspectionList))
+    params(("id" = String, Path, description = "lot id"), PageQuery),
+    responses((status = 200, body = ItemList<Inspection>))
 )]
 #[get("/lots/{id}/inspections")]
 pub async fn list_for_lot(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
+    query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let items = db::run(&pool, move |c| inspections::list_for_lot(c, &who, &id)).await?;
-    Ok(HttpResponse::Ok().json(InspectionList {
-        items,
-        next_cursor: None,
-    }))
-}
-
-/// A lot's inspections; never more than one page (a lot has few).
-#[derive(Serialize, ToSchema)]
-pub struct InspectionList {
-    pub items: Vec<Inspection>,
-    /// Always null.
-    pub next_cursor: Option<String>,
+    let page = query.into_inner().parse()?;
+    let found = db::run(&pool, move |c| {
+        inspections::list_for_lot(c, &who, &id, &page)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }
 
 /// One inspection: plans, findings, evidence, verdict.

@@ -9,6 +9,7 @@ use super::auth::{AdminOnly, Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
+use crate::domain::inspection::LotStatus;
 use crate::domain::text::{parse_code, parse_text};
 use crate::error::{check_field, validated, AppError, FieldError};
 use crate::services::storage::{
@@ -212,6 +213,8 @@ pub struct StockQuery {
     pub location_code: Option<String>,
     /// true: only sellable lines; false: only the others.
     pub sellable: Option<bool>,
+    /// Only lots in this state: received, inspecting, accepted, quarantined.
+    pub lot_status: Option<String>,
     /// json (default; one page) or csv (every line).
     pub format: Option<String>,
     #[param(pattern = "^[A-Za-z0-9_]{0,130}$")]
@@ -258,11 +261,21 @@ pub async fn stock(
         after: cursor,
         ..page
     };
+    let lot_status = match q.lot_status.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(LotStatus::parse(s).ok_or_else(|| {
+            AppError::field(
+                "lot_status",
+                "must be received, inspecting, accepted, quarantined, returned or scrapped",
+            )
+        })?),
+    };
     let filter = StockFilter {
         sku_code: q.sku_code.filter(|s| !s.is_empty()),
         lot_id: q.lot_id.filter(|s| !s.is_empty()),
         location_code: q.location_code.filter(|s| !s.is_empty()),
         sellable: q.sellable,
+        lot_status,
     };
     let today = today();
     if csv {

@@ -24,6 +24,7 @@ use crate::domain::ids::new_id;
 use crate::domain::inspection::{
     self as rules, ClassPlan, ClassResult, DefectClass, LotEvent, LotStatus, Verdict,
 };
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::sampling::{InspectionLevel, Severity};
 use crate::domain::time;
 use crate::domain::trace::{biz_tx, Action, BizStep, Disposition};
@@ -251,14 +252,24 @@ pub fn list_for_lot(
     conn: &mut AnyConnection,
     who: &Principal,
     lot_id: &str,
-) -> Result<Vec<Inspection>, AppError> {
+    page: &PageRequest,
+) -> Result<Page<Inspection>, AppError> {
     lot_service::row(conn, who, lot_id)?;
-    let ids: Vec<String> = inspections::table
+    let mut query = inspections::table
         .filter(inspections::lot_id.eq(lot_id))
         .order(inspections::id.asc())
         .select(inspections::id)
-        .load(conn)?;
-    ids.iter().map(|id| get(conn, who, id)).collect()
+        .limit(page.fetch())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(inspections::id.gt(after.clone()));
+    }
+    let ids: Vec<String> = query.load(conn)?;
+    let items = ids
+        .iter()
+        .map(|id| get(conn, who, id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Page::from_rows(items, page, |i| &i.id))
 }
 
 fn defects_by_class(findings: &[Finding]) -> BTreeMap<DefectClass, u64> {

@@ -679,6 +679,7 @@ pub fn count(
                  release them before counting fewer"
             )));
         }
+        let count_id = new_id("cnt");
         let movement_id = if adjustment == 0 {
             None
         } else {
@@ -687,14 +688,13 @@ pub fn count(
                 &Movement {
                     kind: MovementKind::Adjust,
                     lot_id: &lot.id,
-                    reference: Some(("count", lot_id)),
+                    reference: Some(("count", &count_id)),
                     reason: Some(reason),
                     actor: Some(&who.token_id),
                 },
                 &[(&location.id, adjustment)],
             )?)
         };
-        let count_id = new_id("cnt");
         diesel::insert_into(stock_counts::table)
             .values((
                 stock_counts::id.eq(&count_id),
@@ -1165,6 +1165,8 @@ pub struct StockFilter {
     pub location_code: Option<String>,
     /// Only sellable (true) or only unsellable (false) lines.
     pub sellable: Option<bool>,
+    /// Only lots in this state.
+    pub lot_status: Option<LotStatus>,
 }
 
 type StockRow = (
@@ -1219,6 +1221,9 @@ fn stock_lines(
     }
     if let Some(code) = &filter.location_code {
         query = query.filter(locations::code.eq(code.clone()));
+    }
+    if let Some(status) = filter.lot_status {
+        query = query.filter(lots::status.eq(status.as_str()));
     }
     let rows: Vec<StockRow> = query.load(c)?;
     let lot_ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();

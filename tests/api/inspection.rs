@@ -656,6 +656,28 @@ async fn a_correction_supersedes_and_the_lot_follows_the_newest(app: TestApp) {
     .await
     .problem(409);
     let corrected = floor.finish(&app, &correction, 1).await;
+    // The lot's inspections, a page at a time, oldest first.
+    let page = app
+        .get(
+            &format!("/api/v1/lots/{}/inspections?limit=1", lots[0]),
+            &floor.merchant_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(page["items"][0]["id"], first_id);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest = app
+        .get(
+            &format!(
+                "/api/v1/lots/{}/inspections?limit=1&cursor={cursor}",
+                lots[0]
+            ),
+            &floor.merchant_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(rest["items"][0]["id"], correction["id"]);
+    assert!(rest["next_cursor"].is_null());
 
     assert_eq!(corrected["verdict"], "accepted");
     let lot = app

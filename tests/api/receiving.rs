@@ -12,6 +12,7 @@ on_both_backends!(
     bad_announcements_are_refused_and_change_nothing,
     a_wrong_gtin_check_digit_is_422_naming_the_field,
     arrival_needs_every_line_once,
+    an_over_delivery_is_recorded_and_its_event_says_what_where_why_and_who,
 );
 
 struct Setup {
@@ -307,4 +308,54 @@ async fn arrival_needs_every_line_once(app: TestApp) {
             .ok(200)["status"],
         "announced"
     );
+}
+
+async fn an_over_delivery_is_recorded_and_its_event_says_what_where_why_and_who(app: TestApp) {
+    let s = setup(&app).await;
+    let (staff_id, staff_token) = app.token("staff", None, None).await;
+    let receipt = app
+        .post("/api/v1/receipts", &s.merchant_token, two_lines())
+        .await
+        .ok(201);
+    let id = receipt["id"].as_str().unwrap();
+    let lines = receipt["lines"].as_array().unwrap();
+
+    // 5 cups more than announced: recorded against the expected quantity.
+    let arrival = app
+        .post(
+            &format!("/api/v1/receipts/{id}/arrival"),
+            &staff_token,
+            json!({"lines": [{"line_id": lines[0]["id"], "received_qty": 100},
+                             {"line_id": lines[1]["id"], "received_qty": 55}]}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(arrival["receipt"]["lines"][1]["expected_qty"], 50);
+    assert_eq!(arrival["receipt"]["lines"][1]["received_qty"], 55);
+    assert_eq!(arrival["receipt"]["lines"][1]["variance"], 5);
+    let cups = arrival["lots"][1]["id"].as_str().unwrap();
+    assert_eq!(arrival["lots"][1]["quantity"], 55);
+
+    // The EPCIS ObjectEvent: what (the lot's class and quantity), when (UTC),
+    // where (the receiving location), why (receiving, in progress, the
+    // receipt as a despatch advice) and who (the staff token).
+    let event = |column: &str| {
+        app.text(&format!(
+            "SELECT CAST({column} AS TEXT) AS v FROM trace_events \
+             WHERE lot_id = '{cups}' AND biz_step = 'receiving'"
+        ))
+    };
+    assert_eq!(event("event_type"), "ObjectEvent");
+    assert_eq!(event("action"), "OBSERVE");
+    assert_eq!(event("disposition"), "in_progress");
+    assert_eq!(event("what_class"), format!("urn:depot:lot:{cups}"));
+    assert_eq!(event("quantity"), "55");
+    assert_eq!(event("event_tz_offset"), "+00:00");
+    assert_eq!(
+        event("location_id"),
+        app.text("SELECT id AS v FROM locations WHERE code = 'RECV'")
+    );
+    assert_eq!(event("biz_tx_type"), "desadv");
+    assert_eq!(event("biz_tx_id"), format!("urn:depot:receipt:{id}"));
+    assert_eq!(event("actor"), staff_id);
 }

@@ -20,6 +20,7 @@ on_both_backends!(
     the_ledger_check_finds_stock_that_differs_from_the_ledger,
     damaged_units_found_fine_go_back_to_a_bin_and_the_rest_are_scrapped,
     counts_and_releases_report_the_units_as_they_stand,
+    stock_is_filtered_by_the_state_of_its_lot,
 );
 
 /// Bins: A-01 (zone dry, walk 10, capacity 1000), A-02 (dry, walk 20),
@@ -936,4 +937,54 @@ async fn counts_and_releases_report_the_units_as_they_stand(app: TestApp) {
         "sellable_accessible"
     );
     ledger_check(&app).await;
+}
+
+async fn stock_is_filtered_by_the_state_of_its_lot(app: TestApp) {
+    let (floor, good) = accepted_lot(&app, 40).await;
+    let bad = floor.receive(&app, "DRY", "ASN-2", &[500]).await;
+    floor.inspect(&app, &bad[0], false).await;
+    let waiting = floor.receive(&app, "DRY", "ASN-3", &[7]).await;
+
+    let lots_in = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}@{}",
+                    l["lot_id"].as_str().unwrap(),
+                    l["location_code"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let quarantined = app
+        .get(
+            "/api/v1/stock?lot_status=quarantined",
+            &floor.merchant_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(lots_in(&quarantined), [format!("{}@QUAR", bad[0])]);
+    assert_eq!(quarantined["totals"]["on_hand"], 500);
+    let accepted = app
+        .get("/api/v1/stock?lot_status=accepted", &floor.staff_token)
+        .await
+        .ok(200);
+    assert_eq!(lots_in(&accepted), [format!("{good}@RECV")]);
+    let received = app
+        .get(
+            "/api/v1/stock?lot_status=received&format=csv",
+            &floor.merchant_token,
+        )
+        .await;
+    assert_eq!(received.status, 200);
+    assert_eq!(received.text.lines().count(), 2, "{}", received.text);
+    assert!(received.text.contains(&waiting[0]));
+    let problem = app
+        .get("/api/v1/stock?lot_status=lost", &floor.staff_token)
+        .await
+        .problem(422);
+    assert_eq!(problem["errors"][0]["field"], "lot_status");
 }
