@@ -243,3 +243,154 @@ fn expire_command_reports_what_it_held() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("0 expired lot(s) put on hold"));
 }
+
+/// A blocking HTTP/1.1 request with a JSON body; answers status and body.
+fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    let body = body.to_string();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().expect("a status");
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+fn json_of(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// Acknowledged orders are stored: the server is killed with SIGKILL right
+/// after answering, and on restart every order it acknowledged is there.
+fn orders_acknowledged_before_a_kill_survive_it(database_url: Option<String>) {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let command = || {
+        let mut c = depot(dir.path());
+        if let Some(url) = &database_url {
+            c.env("DATABASE_URL", url);
+        }
+        c
+    };
+    let mut first = serve(command());
+    let admin = token_in(&first.stdout).expect("a first admin token");
+    let port = first.port;
+    let (status, merchant) = send(
+        port,
+        "POST",
+        "/api/v1/merchants",
+        &admin,
+        &json!({"code": "KILLME", "name": "Kill test"}),
+    );
+    assert_eq!(status, 201, "{merchant}");
+    let merchant_id = json_of(&merchant)["id"].as_str().unwrap().to_string();
+    let (_, token) = send(
+        port,
+        "POST",
+        "/api/v1/tokens",
+        &admin,
+        &json!({"role": "merchant", "merchant_id": merchant_id}),
+    );
+    let token = json_of(&token)["token"].as_str().unwrap().to_string();
+    let (status, sku) = send(
+        port,
+        "POST",
+        "/api/v1/skus",
+        &token,
+        &json!({"code": "HOT", "name": "Hot item"}),
+    );
+    assert_eq!(status, 201, "{sku}");
+    let order = |id: String| {
+        json!({"channel": "douyin", "external_id": id,
+               "ship_to": {"name": "Li Lei", "phone": "13800138000", "address": "1 Road",
+                           "city": "Hangzhou", "province": "Zhejiang"},
+               "lines": [{"sku_code": "HOT", "qty": 1}]})
+    };
+    let mut acknowledged = Vec::new();
+    let bulk: Vec<_> = (0..300).map(|i| order(format!("BULK-{i}"))).collect();
+    let (status, answer) = send(
+        port,
+        "POST",
+        "/api/v1/orders/bulk",
+        &token,
+        &json!({"orders": bulk}),
+    );
+    assert_eq!(status, 200, "{answer}");
+    for r in json_of(&answer)["results"].as_array().unwrap() {
+        assert_eq!(r["status"], "backordered", "{r}");
+        acknowledged.push(r["order_id"].as_str().unwrap().to_string());
+    }
+    for i in 0..20 {
+        let (status, answer) = send(
+            port,
+            "POST",
+            "/api/v1/orders",
+            &token,
+            &order(format!("ONE-{i}")),
+        );
+        assert_eq!(status, 201, "{answer}");
+        acknowledged.push(json_of(&answer)["id"].as_str().unwrap().to_string());
+    }
+
+    // SIGKILL: no shutdown, no flush, no checkpoint.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    drop(first);
+
+    let second = serve(command());
+    for id in &acknowledged {
+        let (status, body) = get(second.port, &format!("/api/v1/orders/{id}"), Some(&token));
+        assert_eq!(
+            status, 200,
+            "order {id} was acknowledged, then lost: {body}"
+        );
+    }
+    let (_, page) = get(second.port, "/api/v1/orders?limit=500", Some(&token));
+    assert_eq!(json_of(&page)["items"].as_array().unwrap().len(), 320);
+}
+
+#[test]
+fn orders_acknowledged_before_a_kill_survive_it_on_sqlite() {
+    orders_acknowledged_before_a_kill_survive_it(None);
+}
+
+#[test]
+fn orders_acknowledged_before_a_kill_survive_it_on_postgres() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(admin_url) = std::env::var(crate::helpers::PG_URL_VAR)
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!(
+            "skipped: {} is not set, so this test did not run on PostgreSQL",
+            crate::helpers::PG_URL_VAR
+        );
+        return;
+    };
+    let schema = format!("depot_kill_{:016x}", rand::random::<u64>());
+    let mut conn = diesel::PgConnection::establish(&admin_url).unwrap();
+    diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .unwrap();
+    let separator = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
+    let outcome =
+        std::panic::catch_unwind(|| orders_acknowledged_before_a_kill_survive_it(Some(url)));
+    let _ = diesel::sql_query(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut conn);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
