@@ -123,7 +123,16 @@ fn write_group(pool: &DbPool, group: Vec<Job>) {
     let (incoming, replies): (Vec<Incoming>, Vec<_>) =
         group.into_iter().map(|j| (j.incoming, j.reply)).unzip();
     let outcome = pool.get().map_err(AppError::from).and_then(|mut conn| {
-        let results = orders::ingest(&mut conn, &who, incoming)?;
+        // A transaction that lost a race (deadlock, lock timeout, busy) rolled
+        // back whole: try the group once more before telling every caller
+        // in it to retry.
+        let results = match orders::ingest(&mut conn, &who, incoming.clone()) {
+            Err(AppError::Unavailable(why)) => {
+                log::warn!("order writer: {why}; trying the group again");
+                orders::ingest(&mut conn, &who, incoming)?
+            }
+            other => other?,
+        };
         // Read back after the commit, all at once.
         let ids: Vec<String> = results.iter().filter_map(|r| r.order_id.clone()).collect();
         let stored = orders::get_many(&mut conn, &who, &ids)?;

@@ -35,6 +35,7 @@ use crate::services::trace::tx_uri;
 const CHUNK: usize = 500;
 
 /// One order of a push, as the HTTP layer checked it.
+#[derive(Clone)]
 pub struct Incoming {
     pub external_id: String,
     /// `orders[i].` in a bulk request, empty for a single order.
@@ -43,6 +44,7 @@ pub struct Incoming {
 }
 
 /// An order whose fields are valid, with its merchant and body hash.
+#[derive(Clone)]
 pub struct Valid {
     pub merchant_id: String,
     pub order: CheckedOrder,
