@@ -293,6 +293,16 @@ fn bench_shape(args: &BenchServerArgs) -> Result<SessionShape, String> {
     })
 }
 
+/// Prints a benchmark's report; a failed check is the command's failure.
+fn print_report(report: &dyn std::fmt::Display, failures: Vec<String>) -> Result<(), String> {
+    println!("{report}");
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
 fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
     match bench {
         Bench::Burst(args) => {
@@ -310,13 +320,7 @@ fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
                 progress: !args.server.quiet,
             };
             let report = burst::run(&options)?;
-            println!("{report}");
-            let failures = report.failures();
-            if failures.is_empty() {
-                Ok(())
-            } else {
-                Err(failures.join("; "))
-            }
+            print_report(&report, report.failures())
         }
         Bench::Single(args) => {
             let options = SingleOptions {
@@ -328,13 +332,7 @@ fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
                 progress: !args.server.quiet,
             };
             let report = single::run(&options)?;
-            println!("{report}");
-            let failures = report.failures();
-            if failures.is_empty() {
-                Ok(())
-            } else {
-                Err(failures.join("; "))
-            }
+            print_report(&report, report.failures())
         }
     }
 }

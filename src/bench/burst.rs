@@ -20,8 +20,8 @@ use super::client::Api;
 use super::raw::{self, RawCeiling};
 use super::session::{self, Floor, SessionShape};
 use super::stats::{grouped, ms, Percentiles};
-use super::{BenchServer, Progress, ServerOptions};
-use crate::db::{backend, AnyConnection};
+use super::{BenchServer, Progress, ServerOptions, Setting};
+use crate::db::AnyConnection;
 use crate::services::storage;
 
 #[derive(Debug, Clone)]
@@ -44,11 +44,7 @@ pub struct BurstOptions {
 /// What a burst did, and what the checks found.
 #[derive(Debug, Clone)]
 pub struct BurstReport {
-    pub database: String,
-    pub server_version: String,
-    pub cores: usize,
-    pub workers: usize,
-    pub pool_size: u32,
+    pub setting: Setting,
     pub skus: usize,
     pub lots: usize,
     pub bins: usize,
@@ -68,6 +64,34 @@ pub struct BurstReport {
     pub failed_requests: u64,
     pub checks: Checks,
     pub raw: RawCeiling,
+}
+
+impl Checks {
+    /// What the database says is wrong: oversold or drifting stock rows,
+    /// reserved units that are not the reserved orders', a ledger that
+    /// differs from stock. Empty when none.
+    pub fn failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.oversold_rows != 0 {
+            out.push(format!("{} stock rows are oversold", self.oversold_rows));
+        }
+        if self.drifting_rows != 0 {
+            out.push(format!(
+                "{} stock rows' reserved differs from their reservations",
+                self.drifting_rows
+            ));
+        }
+        if self.reserved_units != self.reserved_order_units {
+            out.push(format!(
+                "stock holds {} units reserved, reserved orders {}",
+                self.reserved_units, self.reserved_order_units
+            ));
+        }
+        if !self.ledger_ok {
+            out.push("stock differs from the ledger".into());
+        }
+        out
+    }
 }
 
 /// What the database says after the burst.
@@ -97,25 +121,7 @@ impl BurstReport {
     /// Every check that failed, in words; empty when the burst was correct.
     pub fn failures(&self) -> Vec<String> {
         let c = &self.checks;
-        let mut out = Vec::new();
-        if c.oversold_rows != 0 {
-            out.push(format!("{} stock rows are oversold", c.oversold_rows));
-        }
-        if c.drifting_rows != 0 {
-            out.push(format!(
-                "{} stock rows' reserved differs from their reservations",
-                c.drifting_rows
-            ));
-        }
-        if c.reserved_units != c.reserved_order_units {
-            out.push(format!(
-                "stock holds {} units reserved, reserved orders {}",
-                c.reserved_units, c.reserved_order_units
-            ));
-        }
-        if !c.ledger_ok {
-            out.push("stock differs from the ledger".into());
-        }
+        let mut out = c.failures();
         let new = self.reserved + self.backordered;
         if new != self.orders as u64 || c.stored_orders != self.orders as i64 {
             out.push(format!(
@@ -144,17 +150,7 @@ impl fmt::Display for BurstReport {
         let ops = self.orders_per_second();
         let raw = self.raw.rows_per_second();
         let rows_per_s = self.checks.rows_written as f64 / self.elapsed.as_secs_f64().max(1e-9);
-        writeln!(f, "depot bench burst")?;
-        writeln!(
-            f,
-            "  database        {} ({})",
-            self.database, self.server_version
-        )?;
-        writeln!(
-            f,
-            "  machine         {} cores; server: {} HTTP workers, {} connections",
-            self.cores, self.workers, self.pool_size
-        )?;
+        self.setting.write_header(f, "depot bench burst")?;
         writeln!(
             f,
             "  floor           {} SKUs, {} lots in {} bins, {} units sellable (set up through the API in {:.1} s)",
@@ -275,7 +271,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
     let stock = session::stock_for(shape, &session::demand(shape.skus, &orders));
 
     let mut server = BenchServer::start(&options.server)?;
-    let database = server.database.describe();
+    let setting = Setting::of(&server, &options.server)?;
     let setup_started = Instant::now();
     let api = Api::new(&server.base_url, options.clients + 2);
     let admin = server.admin_token.clone();
@@ -283,11 +279,9 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         .block_on(async { session::set_up(&api, &admin, &stock).await })?;
     let setup = setup_started.elapsed();
 
-    let (server_version, raw) = {
+    let raw = {
         let mut conn = server.pool.get().map_err(|e| e.to_string())?;
-        let version = backend::server_version(&mut conn).map_err(|e| e.to_string())?;
-        let raw = raw::measure(&mut conn, options.raw_rows).map_err(|e| e.to_string())?;
-        (version, raw)
+        raw::measure(&mut conn, options.raw_rows).map_err(|e| e.to_string())?
     };
 
     // The requests, serialised before the clock starts; retries re-send an
@@ -415,11 +409,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
     };
     let latency = Percentiles::of(&mut tally.latencies);
     Ok(BurstReport {
-        database,
-        server_version,
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        workers: options.server.workers,
-        pool_size: options.server.pool_size,
+        setting,
         skus: shape.skus,
         lots: floor.lots,
         bins: floor.bins,

@@ -174,6 +174,45 @@ impl Drop for BenchServer {
     }
 }
 
+/// Where a benchmark ran: the database and the server's settings.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub database: String,
+    pub server_version: String,
+    pub cores: usize,
+    pub workers: usize,
+    pub pool_size: u32,
+}
+
+impl Setting {
+    fn of(server: &BenchServer, options: &ServerOptions) -> Result<Setting, String> {
+        let mut conn = server.pool.get().map_err(|e| e.to_string())?;
+        Ok(Setting {
+            database: server.database.describe(),
+            server_version: crate::db::backend::server_version(&mut conn)
+                .map_err(|e| e.to_string())?,
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            workers: options.workers,
+            pool_size: options.pool_size,
+        })
+    }
+
+    /// The first lines of a report.
+    fn write_header(&self, f: &mut std::fmt::Formatter<'_>, title: &str) -> std::fmt::Result {
+        writeln!(f, "{title}")?;
+        writeln!(
+            f,
+            "  database        {} ({})",
+            self.database, self.server_version
+        )?;
+        writeln!(
+            f,
+            "  machine         {} cores; server: {} HTTP workers, {} connections",
+            self.cores, self.workers, self.pool_size
+        )
+    }
+}
+
 /// A one-line progress bar on standard error, redrawn in place on a
 /// terminal and printed every tenth of the way otherwise.
 pub struct Progress {

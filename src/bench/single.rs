@@ -12,8 +12,7 @@ use actix_web::web::Bytes;
 use super::client::Api;
 use super::session::{self, SessionShape};
 use super::stats::{grouped, ms, Percentiles};
-use super::{burst, BenchServer, Progress, ServerOptions};
-use crate::db::backend;
+use super::{burst, BenchServer, Progress, ServerOptions, Setting};
 
 #[derive(Debug, Clone)]
 pub struct SingleOptions {
@@ -30,11 +29,7 @@ pub struct SingleOptions {
 
 #[derive(Debug, Clone)]
 pub struct SingleReport {
-    pub database: String,
-    pub server_version: String,
-    pub cores: usize,
-    pub workers: usize,
-    pub pool_size: u32,
+    pub setting: Setting,
     pub rate: u32,
     pub offered: usize,
     pub elapsed: Duration,
@@ -48,20 +43,7 @@ pub struct SingleReport {
 
 impl SingleReport {
     pub fn failures(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let c = &self.checks;
-        if c.oversold_rows != 0 || c.drifting_rows != 0 {
-            out.push(format!(
-                "{} oversold and {} drifting stock rows",
-                c.oversold_rows, c.drifting_rows
-            ));
-        }
-        if c.reserved_units != c.reserved_order_units {
-            out.push("units reserved differ from the reserved orders".into());
-        }
-        if !c.ledger_ok {
-            out.push("stock differs from the ledger".into());
-        }
+        let mut out = self.checks.failures();
         if self.failed != 0 || self.other_status != 0 {
             out.push(format!(
                 "{} requests failed and {} answered other than 201",
@@ -74,17 +56,7 @@ impl SingleReport {
 
 impl fmt::Display for SingleReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "depot bench single")?;
-        writeln!(
-            f,
-            "  database        {} ({})",
-            self.database, self.server_version
-        )?;
-        writeln!(
-            f,
-            "  machine         {} cores; server: {} HTTP workers, {} connections",
-            self.cores, self.workers, self.pool_size
-        )?;
+        self.setting.write_header(f, "depot bench single")?;
         let achieved = self.created as f64 / self.elapsed.as_secs_f64().max(1e-9);
         writeln!(
             f,
@@ -151,15 +123,11 @@ pub fn run(options: &SingleOptions) -> Result<SingleReport, String> {
     let stock = session::stock_for(shape, &session::demand(shape.skus, &orders));
 
     let mut server = BenchServer::start(&options.server)?;
-    let database = server.database.describe();
+    let setting = Setting::of(&server, &options.server)?;
     let api = Api::new(&server.base_url, options.connections);
     let admin = server.admin_token.clone();
     let floor = actix_web::rt::System::new()
         .block_on(async { session::set_up(&api, &admin, &stock).await })?;
-    let server_version = {
-        let mut conn = server.pool.get().map_err(|e| e.to_string())?;
-        backend::server_version(&mut conn).map_err(|e| e.to_string())?
-    };
     let bodies: Vec<Bytes> = orders
         .iter()
         .map(|o| {
@@ -227,11 +195,7 @@ pub fn run(options: &SingleOptions) -> Result<SingleReport, String> {
         burst::check(&mut conn)?
     };
     Ok(SingleReport {
-        database,
-        server_version,
-        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        workers: options.server.workers,
-        pool_size: options.server.pool_size,
+        setting,
         rate,
         offered: measured,
         elapsed,

@@ -352,18 +352,7 @@ fn place_on_snapshot(
     if !backend::add_reserved(c, &stock_totals(&rows))? {
         return Ok(None);
     }
-    let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
-    for o in winners {
-        let outcome = if reserved.contains(o.id.as_str()) {
-            Outcome::Reserved
-        } else {
-            Outcome::Backordered
-        };
-        placed.push((
-            o.index,
-            IngestResult::done(incoming[o.index].external_id.clone(), o.id.clone(), outcome),
-        ));
-    }
+    placed.extend(answer_winners(incoming, &winners, &planned));
     Ok(Some(placed))
 }
 
@@ -390,19 +379,26 @@ fn place_under_lock(
     let (stock, classes) = sellable_stock(c, &skus, now.date(), true)?;
     let planned = plan_in_order_time(winners.iter().copied(), stock);
     apply_reservations(c, who, &planned, &classes, now)?;
-    let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
-    for o in winners {
-        let outcome = if reserved.contains(o.id.as_str()) {
-            Outcome::Reserved
-        } else {
-            Outcome::Backordered
-        };
-        placed.push((
-            o.index,
-            IngestResult::done(incoming[o.index].external_id.clone(), o.id.clone(), outcome),
-        ));
-    }
+    placed.extend(answer_winners(incoming, &winners, &planned));
     Ok(placed)
+}
+
+/// The answers for the orders this push stored: reserved if planned, else
+/// back-ordered.
+fn answer_winners(incoming: &[Incoming], winners: &[&NewOrder], planned: &[Planned]) -> Placed {
+    let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+    winners
+        .iter()
+        .map(|o| {
+            let outcome = if reserved.contains(o.id.as_str()) {
+                Outcome::Reserved
+            } else {
+                Outcome::Backordered
+            };
+            let external = incoming[o.index].external_id.clone();
+            (o.index, IngestResult::done(external, o.id.clone(), outcome))
+        })
+        .collect()
 }
 
 /// Reserves orders whole or not at all, oldest first (ids sort by time).
