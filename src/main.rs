@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use depot::bench::burst::{self, BurstOptions};
 use depot::bench::session::SessionShape;
 use depot::bench::single::{self, SingleOptions};
-use depot::bench::{ServerOptions, Target};
+use depot::bench::{print_report, ServerOptions, Target};
 use depot::config::Config;
 use depot::db::{self, DbPool};
 use depot::domain::access::{Role, TokenSpec};
@@ -75,10 +75,10 @@ struct BenchServerArgs {
     #[arg(long)]
     pool: Option<u32>,
     /// SKUs of the merchant; the first is the hot one.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = SessionShape::default().skus)]
     skus: usize,
     /// Seed of the generated session.
-    #[arg(long, default_value_t = 20261201)]
+    #[arg(long, default_value_t = SessionShape::default().seed)]
     seed: u64,
     /// No progress bar.
     #[arg(long)]
@@ -90,19 +90,19 @@ struct BurstArgs {
     #[command(flatten)]
     server: BenchServerArgs,
     /// Orders of the live session.
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = burst::defaults::ORDERS)]
     orders: usize,
     /// Orders per bulk request (1 to 1,000).
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = burst::defaults::PER_REQUEST)]
     per_request: usize,
     /// Concurrent clients.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = burst::defaults::CLIENTS)]
     clients: usize,
     /// Share of requests a client sends again (a retry after a timeout).
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = burst::defaults::RETRY_SHARE)]
     retries: f64,
     /// Rows inserted to measure the database's raw ceiling.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = burst::defaults::RAW_ROWS)]
     raw_rows: usize,
 }
 
@@ -111,13 +111,13 @@ struct SingleArgs {
     #[command(flatten)]
     server: BenchServerArgs,
     /// Requests per second offered.
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = single::defaults::RATE)]
     rate: u32,
     /// Seconds of the measured run (after one second of warm-up).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = single::defaults::SECONDS)]
     seconds: u32,
     /// Most requests in flight at once.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = single::defaults::CONNECTIONS)]
     connections: usize,
 }
 
@@ -293,16 +293,6 @@ fn bench_shape(args: &BenchServerArgs) -> Result<SessionShape, String> {
     })
 }
 
-/// Prints a benchmark's report; a failed check is the command's failure.
-fn print_report(report: &dyn std::fmt::Display, failures: Vec<String>) -> Result<(), String> {
-    println!("{report}");
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(failures.join("; "))
-    }
-}
-
 fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
     match bench {
         Bench::Burst(args) => {
@@ -313,8 +303,8 @@ fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
                 server: bench_server(config, &args.server)?,
                 shape: bench_shape(&args.server)?,
                 orders: args.orders.max(1),
-                per_request: args.per_request.clamp(1, 1_000),
-                clients: args.clients.max(1),
+                per_request: args.per_request,
+                clients: args.clients,
                 retry_share: args.retries,
                 raw_rows: args.raw_rows.max(1_000),
                 progress: !args.server.quiet,
@@ -328,7 +318,7 @@ fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
                 shape: bench_shape(&args.server)?,
                 rate: args.rate.max(1),
                 seconds: args.seconds.max(1),
-                connections: args.connections.max(1),
+                connections: args.connections,
                 progress: !args.server.quiet,
             };
             let report = single::run(&options)?;

@@ -24,6 +24,15 @@ use super::{BenchServer, Progress, ServerOptions, Setting};
 use crate::db::AnyConnection;
 use crate::services::storage;
 
+/// The defaults of `depot bench burst` and `cargo bench`.
+pub mod defaults {
+    pub const ORDERS: usize = 100_000;
+    pub const PER_REQUEST: usize = 1_000;
+    pub const CLIENTS: usize = 4;
+    pub const RETRY_SHARE: f64 = 0.01;
+    pub const RAW_ROWS: usize = 200_000;
+}
+
 #[derive(Debug, Clone)]
 pub struct BurstOptions {
     pub server: ServerOptions,
@@ -39,6 +48,21 @@ pub struct BurstOptions {
     /// Rows inserted to measure the raw ceiling.
     pub raw_rows: usize,
     pub progress: bool,
+}
+
+impl Default for BurstOptions {
+    fn default() -> Self {
+        BurstOptions {
+            server: ServerOptions::default(),
+            shape: SessionShape::default(),
+            orders: defaults::ORDERS,
+            per_request: defaults::PER_REQUEST,
+            clients: defaults::CLIENTS,
+            retry_share: defaults::RETRY_SHARE,
+            raw_rows: defaults::RAW_ROWS,
+            progress: true,
+        }
+    }
 }
 
 /// What a burst did, and what the checks found.
@@ -265,7 +289,10 @@ struct Tally {
 }
 
 pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
-    let per_request = options.per_request.clamp(1, 1_000);
+    let per_request = options
+        .per_request
+        .clamp(1, crate::domain::orders::MAX_BULK);
+    let client_count = options.clients.max(1);
     let shape = &options.shape;
     let orders = session::generate_orders(shape, options.orders, "BURST-");
     let stock = session::stock_for(shape, &session::demand(shape.skus, &orders));
@@ -273,7 +300,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
     let mut server = BenchServer::start(&options.server)?;
     let setting = Setting::of(&server, &options.server)?;
     let setup_started = Instant::now();
-    let api = Api::new(&server.base_url, options.clients + 2);
+    let api = Api::new(&server.base_url, options.clients.max(1) + 2);
     let admin = server.admin_token.clone();
     let floor: Floor = actix_web::rt::System::new()
         .block_on(async { session::set_up(&api, &admin, &stock).await })?;
@@ -319,7 +346,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         let sends = Rc::new(sends);
         let bodies = Rc::new(bodies);
         let mut clients = Vec::new();
-        for _ in 0..options.clients.max(1) {
+        for _ in 0..client_count {
             let (api, token) = (api.clone(), floor.merchant_token.clone());
             let (next, finished, sends, bodies, tally) = (
                 next.clone(),
@@ -419,7 +446,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         requests: sizes.len(),
         retried_requests,
         per_request,
-        clients: options.clients.max(1),
+        clients: client_count,
         elapsed,
         latency,
         reserved: tally.reserved,

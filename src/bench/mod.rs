@@ -44,6 +44,28 @@ pub struct ServerOptions {
     pub pool_size: u32,
 }
 
+impl Default for ServerOptions {
+    /// A new SQLite file; as many HTTP workers as cores; 8 connections (the
+    /// server's own defaults).
+    fn default() -> Self {
+        ServerOptions {
+            target: Target::Sqlite,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            pool_size: 8,
+        }
+    }
+}
+
+/// Prints a benchmark's report; a failed check is the run's failure.
+pub fn print_report(report: &dyn std::fmt::Display, failures: Vec<String>) -> Result<(), String> {
+    println!("{report}");
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("; "))
+    }
+}
+
 /// A fresh database: a temporary SQLite file, or a PostgreSQL schema of its
 /// own (`depot_bench_<random>`), removed when dropped.
 pub struct BenchDatabase {

@@ -30,7 +30,8 @@ diesel::table! {
     }
 }
 
-/// Rows per INSERT, as the burst's ingest writes them.
+/// Rows per INSERT (the ingest writes its wider rows 500 at a time, within
+/// SQLite's limit of bound parameters per statement).
 pub const ROWS_PER_INSERT: usize = 1_000;
 
 #[derive(Debug, Clone, Copy)]

@@ -14,6 +14,13 @@ use super::session::{self, SessionShape};
 use super::stats::{grouped, ms, Percentiles};
 use super::{burst, BenchServer, Progress, ServerOptions, Setting};
 
+/// The defaults of `depot bench single` and `cargo bench`.
+pub mod defaults {
+    pub const RATE: u32 = 2_000;
+    pub const SECONDS: u32 = 10;
+    pub const CONNECTIONS: usize = 256;
+}
+
 #[derive(Debug, Clone)]
 pub struct SingleOptions {
     pub server: ServerOptions,
@@ -25,6 +32,19 @@ pub struct SingleOptions {
     /// Most requests in flight at once (connections of the client).
     pub connections: usize,
     pub progress: bool,
+}
+
+impl Default for SingleOptions {
+    fn default() -> Self {
+        SingleOptions {
+            server: ServerOptions::default(),
+            shape: SessionShape::default(),
+            rate: defaults::RATE,
+            seconds: defaults::SECONDS,
+            connections: defaults::CONNECTIONS,
+            progress: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -118,13 +138,14 @@ pub fn run(options: &SingleOptions) -> Result<SingleReport, String> {
     let rate = options.rate.max(1);
     let warmup = rate as usize;
     let measured = rate as usize * options.seconds.max(1) as usize;
+    let connections = options.connections.max(1);
     let shape = &options.shape;
     let orders = session::generate_orders(shape, warmup + measured, "ONE-");
     let stock = session::stock_for(shape, &session::demand(shape.skus, &orders));
 
     let mut server = BenchServer::start(&options.server)?;
     let setting = Setting::of(&server, &options.server)?;
-    let api = Api::new(&server.base_url, options.connections);
+    let api = Api::new(&server.base_url, connections);
     let admin = server.admin_token.clone();
     let floor = actix_web::rt::System::new()
         .block_on(async { session::set_up(&api, &admin, &stock).await })?;

@@ -291,12 +291,12 @@ impl AppState {
         let document = api_document();
         let route_table = RouteTable::from_openapi(&document.doc, PAGES);
         AppState {
-            pool: web::Data::new(pool.clone()),
+            order_queue: web::Data::new(OrderQueue::start(pool.clone())),
+            pool: web::Data::new(pool),
             metrics: web::Data::new(Metrics::default()),
             document: web::Data::new(document),
             route_table: web::Data::new(route_table),
             data_dir: web::Data::new(DataDir(data_dir)),
-            order_queue: web::Data::new(OrderQueue::start(pool.clone())),
         }
     }
 }

@@ -173,7 +173,7 @@ pub async fn bulk(
         .enumerate()
         .map(|(i, value)| incoming(&who, value, format!("orders[{i}].")))
         .collect();
-    let results = db::run(&pool, move |c| orders::ingest(c, &who, incoming)).await?;
+    let results = db::run(&pool, move |c| orders::ingest(c, &who, &incoming)).await?;
     Ok(HttpResponse::Ok().json(BulkAnswer { results }))
 }
 

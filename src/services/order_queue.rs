@@ -51,8 +51,8 @@ impl OrderQueue {
             .name("depot-orders".into())
             .spawn(move || write_orders(pool, receiver));
         if let Err(e) = spawned {
-            // Without the thread every job's reply is dropped, and each
-            // request answers 503 (see `ingest`).
+            // Without the thread the queue has no receiver, and each
+            // request answers 503 "the order writer has stopped".
             log::error!("cannot start the order writer thread: {e}");
         }
         OrderQueue { sender }
@@ -126,10 +126,10 @@ fn write_group(pool: &DbPool, group: Vec<Job>) {
         // A transaction that lost a race (deadlock, lock timeout, busy) rolled
         // back whole: try the group once more before telling every caller
         // in it to retry.
-        let results = match orders::ingest(&mut conn, &who, incoming.clone()) {
+        let results = match orders::ingest(&mut conn, &who, &incoming) {
             Err(AppError::Unavailable(why)) => {
                 log::warn!("order writer: {why}; trying the group again");
-                orders::ingest(&mut conn, &who, incoming)?
+                orders::ingest(&mut conn, &who, &incoming)?
             }
             other => other?,
         };
@@ -139,7 +139,9 @@ fn write_group(pool: &DbPool, group: Vec<Job>) {
         Ok((results, stored))
     });
     match outcome {
-        Ok((results, stored)) if results.len() == replies.len() => {
+        // One answer per order (ingest answers each input); a reply that got
+        // none would be dropped, and its request told to retry.
+        Ok((results, stored)) => {
             for (reply, result) in replies.into_iter().zip(results) {
                 // Cloned: a duplicate within the group names the same order.
                 let order = result
@@ -148,13 +150,6 @@ fn write_group(pool: &DbPool, group: Vec<Job>) {
                     .and_then(|id| stored.get(id).cloned());
                 // A requester that went away no longer needs its answer.
                 let _ = reply.send(Ok((result, order)));
-            }
-        }
-        Ok(_) => {
-            for reply in replies {
-                let _ = reply.send(Err(AppError::Internal(
-                    "the order writer lost count of its answers".into(),
-                )));
             }
         }
         Err(error) => {

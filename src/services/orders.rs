@@ -1,10 +1,13 @@
 //! Orders from live sessions: bulk, idempotent ingest with all-or-nothing
 //! reservation against sellable stock (FEFO), the backorder queue, cancel.
 //!
-//! Ingest is set-based: one request is one transaction of a fixed number of
-//! statements whatever its size — one lookup each for merchants, SKUs,
-//! carriers and existing keys; one multi-row insert each for orders, lines,
-//! reservations and trace events; one guarded update per stock row touched.
+//! Ingest is set-based: one request is one transaction whose statements do
+//! not grow with its orders (only with chunks of 500 rows) — one lookup each
+//! for merchants, SKUs, carriers and existing keys; one multi-row insert each
+//! for orders, lines, reservations and trace events; one guarded update of
+//! the stock rows touched (two statements on PostgreSQL) — placed first on a
+//! snapshot of the stock and, if that misses, again under row locks from a
+//! savepoint.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -35,7 +38,6 @@ use crate::services::trace::tx_uri;
 const CHUNK: usize = 500;
 
 /// One order of a push, as the HTTP layer checked it.
-#[derive(Clone)]
 pub struct Incoming {
     pub external_id: String,
     /// `orders[i].` in a bulk request, empty for a single order.
@@ -44,7 +46,6 @@ pub struct Incoming {
 }
 
 /// An order whose fields are valid, with its merchant and body hash.
-#[derive(Clone)]
 pub struct Valid {
     pub merchant_id: String,
     pub order: CheckedOrder,
@@ -128,7 +129,7 @@ type SellableStock = (
 pub fn ingest(
     conn: &mut AnyConnection,
     who: &Principal,
-    incoming: Vec<Incoming>,
+    incoming: &[Incoming],
 ) -> Result<Vec<IngestResult>, AppError> {
     db::write(conn, |c| {
         let now = time::now();
@@ -267,19 +268,19 @@ pub fn ingest(
         // locked only for the last statement and the commit; if another
         // push took the units meanwhile, again from the savepoint under
         // row locks, which cannot miss.
-        let new_skus: Vec<String> = new_orders
+        let skus: Vec<String> = new_orders
             .iter()
             .flat_map(|o| o.sku_ids.iter().cloned())
             .collect::<BTreeSet<String>>()
             .into_iter()
             .collect();
-        backend::lock_skus(c, &new_skus, SkuLock::Shared)?;
+        backend::lock_skus(c, &skus, SkuLock::Shared)?;
         let placed = db::savepoint(c, |c| {
-            place_on_snapshot(c, who, &incoming, &mut new_orders, now)
+            place_on_snapshot(c, who, incoming, &mut new_orders, &skus, now)
         })?;
         let placed = match placed {
             Some(placed) => placed,
-            None => place_under_lock(c, who, &incoming, new_orders, now)?,
+            None => place_under_lock(c, who, incoming, new_orders, &skus, now)?,
         };
         for (index, result) in placed {
             results[index] = Some(result);
@@ -298,95 +299,68 @@ type Placed = Vec<(usize, IngestResult)>;
 /// Plans every new order against the sellable stock as the snapshot shows
 /// it (in order time, all lines or none), inserts the orders with their
 /// final status, their lines, reservations and trace events, and adds to
-/// `stock.reserved` last with guarded updates. None when a guard found less
-/// than the snapshot showed (a concurrent push took it): the caller rolls
-/// back to its savepoint. On SQLite the snapshot is the current state (the
-/// writer lock is held), so it never misses.
+/// `stock.reserved` last with guarded updates. None — and the caller rolls
+/// back to its savepoint and places the push under lock — when a guard
+/// found less than the snapshot showed (a concurrent push took it), or when
+/// another push stored one of the keys first (the plan counted that order).
+/// On SQLite the snapshot is the current state (the writer lock is held)
+/// and no key race can happen, so it never misses.
 fn place_on_snapshot(
     c: &mut AnyConnection,
     who: &Principal,
     incoming: &[Incoming],
     new_orders: &mut [NewOrder],
+    skus: &[String],
     now: NaiveDateTime,
 ) -> Result<Option<Placed>, AppError> {
-    let skus: BTreeSet<String> = new_orders.iter().flat_map(|o| o.sku_ids.clone()).collect();
-    let (stock, classes) = sellable_stock(c, &skus, now.date(), false)?;
-    let planned = plan_in_order_time(new_orders.iter(), stock.clone());
+    let (stock, classes) = sellable_stock(c, skus, now.date(), false)?;
+    let planned = plan_in_order_time(new_orders.iter(), stock);
     let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
-    let status: HashMap<String, &'static str> = new_orders
-        .iter()
-        .map(|o| {
-            let s = if reserved.contains(o.id.as_str()) {
-                "reserved"
-            } else {
-                "backordered"
-            };
-            (o.id.clone(), s)
-        })
-        .collect();
-    let inserted = insert_orders(c, who, new_orders, &status, now)?;
-    let (winners, losers): (Vec<&NewOrder>, Vec<&NewOrder>) =
-        new_orders.iter().partition(|o| inserted.contains(&o.id));
-    let mut placed = answer_losers(c, incoming, &losers)?;
-    let planned = if losers.is_empty() {
-        planned
-    } else {
-        // The plan counted orders another push stored first: plan the
-        // winners alone, and correct the status of those that changed.
-        let replanned = plan_in_order_time(winners.iter().copied(), stock);
-        let now_reserved: BTreeSet<&str> = replanned.iter().map(|p| p.order_id.as_str()).collect();
-        for o in &winners {
-            let was = status.get(&o.id).copied() == Some("reserved");
-            let is = now_reserved.contains(o.id.as_str());
-            if was != is {
-                let to = if is { "reserved" } else { "backordered" };
-                diesel::update(orders::table.find(&o.id))
-                    .set(orders::status.eq(to))
-                    .execute(c)?;
-            }
-        }
-        replanned
-    };
+    let inserted = insert_orders(c, who, new_orders, &reserved, now)?;
+    if inserted.len() != new_orders.len() {
+        return Ok(None);
+    }
+    let winners: Vec<&NewOrder> = new_orders.iter().collect();
     insert_lines(c, &winners)?;
     let rows = write_reservations(c, who, &planned, &classes, now)?;
     if !backend::add_reserved(c, &stock_totals(&rows))? {
         return Ok(None);
     }
-    placed.extend(answer_winners(incoming, &winners, &planned));
-    Ok(Some(placed))
+    Ok(Some(answer_winners(incoming, &winners, &reserved)))
 }
 
-/// The fallback: inserts the orders back-ordered, then locks the stock rows
-/// of their SKUs, reads them, plans and reserves; nothing can take the units
-/// between the read and the update.
+/// The fallback: inserts the orders back-ordered (answering those whose key
+/// another push stored first), then locks the stock rows of their SKUs,
+/// reads them, plans and reserves; nothing can take the units between the
+/// read and the update.
 fn place_under_lock(
     c: &mut AnyConnection,
     who: &Principal,
     incoming: &[Incoming],
     mut new_orders: Vec<NewOrder>,
+    skus: &[String],
     now: NaiveDateTime,
 ) -> Result<Placed, AppError> {
-    let status: HashMap<String, &'static str> = new_orders
-        .iter()
-        .map(|o| (o.id.clone(), "backordered"))
-        .collect();
-    let inserted = insert_orders(c, who, &mut new_orders, &status, now)?;
+    let inserted = insert_orders(c, who, &mut new_orders, &BTreeSet::new(), now)?;
     let (winners, losers): (Vec<&NewOrder>, Vec<&NewOrder>) =
         new_orders.iter().partition(|o| inserted.contains(&o.id));
     let mut placed = answer_losers(c, incoming, &losers)?;
     insert_lines(c, &winners)?;
-    let skus: BTreeSet<String> = winners.iter().flat_map(|o| o.sku_ids.clone()).collect();
-    let (stock, classes) = sellable_stock(c, &skus, now.date(), true)?;
+    let (stock, classes) = sellable_stock(c, skus, now.date(), true)?;
     let planned = plan_in_order_time(winners.iter().copied(), stock);
     apply_reservations(c, who, &planned, &classes, now)?;
-    placed.extend(answer_winners(incoming, &winners, &planned));
+    let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+    placed.extend(answer_winners(incoming, &winners, &reserved));
     Ok(placed)
 }
 
 /// The answers for the orders this push stored: reserved if planned, else
 /// back-ordered.
-fn answer_winners(incoming: &[Incoming], winners: &[&NewOrder], planned: &[Planned]) -> Placed {
-    let reserved: BTreeSet<&str> = planned.iter().map(|p| p.order_id.as_str()).collect();
+fn answer_winners(
+    incoming: &[Incoming],
+    winners: &[&NewOrder],
+    reserved: &BTreeSet<&str>,
+) -> Placed {
     winners
         .iter()
         .map(|o| {
@@ -507,7 +481,7 @@ fn insert_orders(
     c: &mut AnyConnection,
     who: &Principal,
     new_orders: &mut [NewOrder],
-    status: &HashMap<String, &'static str>,
+    reserved: &BTreeSet<&str>,
     now: NaiveDateTime,
 ) -> Result<BTreeSet<String>, AppError> {
     new_orders.sort_by(|a, b| {
@@ -536,7 +510,11 @@ fn insert_orders(
                     orders::ship_province.eq(&o.order.province),
                     orders::ship_postcode.eq(&o.order.postcode),
                     (
-                        orders::status.eq(status.get(&o.id).copied().unwrap_or("backordered")),
+                        orders::status.eq(if reserved.contains(o.id.as_str()) {
+                            "reserved"
+                        } else {
+                            "backordered"
+                        }),
                         orders::units.eq(o.order.units()),
                         orders::body_hash.eq(&o.body_hash),
                         orders::created_at.eq(now),
@@ -597,18 +575,17 @@ struct Planned {
 /// EPC class of each lot for the trace.
 fn sellable_stock(
     c: &mut AnyConnection,
-    sku_ids: &BTreeSet<String>,
+    sku_ids: &[String],
     today: NaiveDate,
     lock: bool,
 ) -> Result<SellableStock, AppError> {
-    let sku_ids: Vec<String> = sku_ids.iter().cloned().collect();
     let mut by_sku: HashMap<String, Vec<StockCandidate>> = HashMap::new();
     let mut classes: HashMap<String, String> = HashMap::new();
     if sku_ids.is_empty() {
         return Ok((by_sku, classes));
     }
     if lock {
-        backend::lock_stock_of_skus(c, &sku_ids)?;
+        backend::lock_stock_of_skus(c, sku_ids)?;
     }
     type Row = (
         String,
@@ -626,7 +603,7 @@ fn sellable_stock(
     let rows: Vec<Row> = stock::table
         .inner_join(locations::table)
         .inner_join(lots::table.inner_join(skus::table))
-        .filter(lots::sku_id.eq_any(&sku_ids))
+        .filter(lots::sku_id.eq_any(sku_ids))
         .filter(locations::kind.eq("storage"))
         .filter(lots::status.eq("accepted"))
         .filter((stock::on_hand - stock::reserved).gt(0))
@@ -875,14 +852,15 @@ pub fn serve_backorders(
             lines_of.entry(order).or_default().push((sku, qty));
         }
     }
-    let skus: BTreeSet<String> = lines_of
+    let skus: Vec<String> = lines_of
         .values()
         .flat_map(|l| l.iter().map(|(s, _)| s.clone()))
+        .collect::<BTreeSet<String>>()
+        .into_iter()
         .collect();
     // The other SKUs of multi-line orders: two back-order runs that need
     // each other's SKUs can deadlock here, and one of them answers 503.
-    let all: Vec<String> = skus.iter().cloned().collect();
-    backend::lock_skus(c, &all, SkuLock::Exclusive)?;
+    backend::lock_skus(c, &skus, SkuLock::Exclusive)?;
     let now = time::now();
     let (mut stock_left, classes) = sellable_stock(c, &skus, now.date(), true)?;
     let mut planned = Vec::new();
@@ -972,7 +950,7 @@ struct OrderRow {
     updated_at: NaiveDateTime,
 }
 
-/// Orders with their lines and reservations: three queries however many.
+/// Orders with their lines and reservations: two queries per 500 orders.
 fn to_orders(c: &mut AnyConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, AppError> {
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut lines_of: HashMap<String, Vec<OrderLine>> = HashMap::new();
@@ -1138,27 +1116,30 @@ pub fn list(
 pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order, AppError> {
     db::write(conn, |c| {
         // Another merchant's order is a 404 before anything is locked.
-        get(c, who, id)?;
+        let owner: Option<String> = orders::table
+            .find(id)
+            .select(orders::merchant_id)
+            .first(c)
+            .optional()?;
+        if !owner.is_some_and(|m| who.sees_merchant(&m)) {
+            return Err(AppError::not_found("order", id));
+        }
         // First: the units it gives back serve the back-order queue.
         let order_skus: Vec<String> = order_lines::table
             .filter(order_lines::order_id.eq(id))
             .select(order_lines::sku_id)
             .load(c)?;
         backend::lock_skus(c, &order_skus, SkuLock::Exclusive)?;
-        let order = get(c, who, id)?;
-        if order.status == "cancelled" {
+        let status: String = orders::table.find(id).select(orders::status).first(c)?;
+        if status == "cancelled" {
             return Err(AppError::InvalidState(format!(
                 "order {id} is already cancelled"
             )));
         }
         let now = time::now();
-        let updated = diesel::update(
-            orders::table
-                .find(id)
-                .filter(orders::status.eq(&order.status)),
-        )
-        .set((orders::status.eq("cancelled"), orders::updated_at.eq(now)))
-        .execute(c)?;
+        let updated = diesel::update(orders::table.find(id).filter(orders::status.eq(&status)))
+            .set((orders::status.eq("cancelled"), orders::updated_at.eq(now)))
+            .execute(c)?;
         if updated == 0 {
             return Err(AppError::InvalidState(format!(
                 "order {id} changed while this request ran; read it again"
@@ -1222,19 +1203,23 @@ fn release_reservations(
     if held.is_empty() {
         return Ok(skus);
     }
+    // Every SKU the orders hold, not only the one that prompted the release.
+    backend::lock_skus(c, &skus, SkuLock::Exclusive)?;
     backend::lock_stock_of_skus(c, &skus)?;
-    let mut per_stock: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-    for (_, _, lot, loc, qty) in &held {
-        *per_stock.entry((lot.as_str(), loc.as_str())).or_insert(0) += qty;
-    }
-    for ((lot, loc), qty) in &per_stock {
+    let rows: Vec<ReservationRow> = held
+        .iter()
+        .map(|(order, line, lot, loc, qty)| {
+            ((order.as_str(), *line, lot.as_str(), loc.as_str()), *qty)
+        })
+        .collect();
+    for (lot, loc, qty) in stock_totals(&rows) {
         let updated = diesel::update(
             stock::table
-                .filter(stock::lot_id.eq(*lot))
-                .filter(stock::location_id.eq(*loc))
-                .filter(stock::reserved.ge(*qty)),
+                .filter(stock::lot_id.eq(lot))
+                .filter(stock::location_id.eq(loc))
+                .filter(stock::reserved.ge(qty)),
         )
-        .set(stock::reserved.eq(stock::reserved - *qty))
+        .set(stock::reserved.eq(stock::reserved - qty))
         .execute(c)?;
         if updated == 0 {
             return Err(AppError::Internal(format!(
@@ -1246,12 +1231,6 @@ fn release_reservations(
         diesel::delete(reservations::table.filter(reservations::order_id.eq_any(chunk)))
             .execute(c)?;
     }
-    let rows: Vec<ReservationRow> = held
-        .iter()
-        .map(|(order, line, lot, loc, qty)| {
-            ((order.as_str(), *line, lot.as_str(), loc.as_str()), *qty)
-        })
-        .collect();
     let lot_ids: Vec<&str> = held.iter().map(|h| h.2.as_str()).collect();
     let classes = lot_classes(c, &lot_ids)?;
     record_reservation_events(c, who, &rows, &classes, Action::Delete, disposition, now)?;

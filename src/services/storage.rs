@@ -297,8 +297,6 @@ pub fn move_stock(
 ) -> Result<MoveDone, AppError> {
     db::write(conn, |c| {
         let lot = lot_service::row(c, who, &request.lot_id)?;
-        // First: units back from quarantine serve the back-order queue.
-        backend::lock_skus(c, std::slice::from_ref(&lot.sku_id), SkuLock::Exclusive)?;
         let from = any_location(c, &request.from_location_code, "from_location_code")?;
         let to = any_location(c, &request.to_location_code, "to_location_code")?;
         match from.kind.as_str() {
@@ -424,6 +422,8 @@ fn release_from_quarantine(
     to: &Location,
     request: &MoveRequest,
 ) -> Result<MoveDone, AppError> {
+    // First: units back from quarantine serve the back-order queue.
+    backend::lock_skus(c, std::slice::from_ref(&lot.sku_id), SkuLock::Exclusive)?;
     if lot.status != LotStatus::Accepted {
         return Err(AppError::InvalidState(format!(
             "lot {} is {}: its units leave quarantine by a disposition (POST /api/v1/lots/{}/disposition)",
@@ -464,7 +464,7 @@ fn release_from_quarantine(
         },
         &[(&from.id, -request.qty), (&to.id, request.qty)],
     )?;
-    let disposition = disposition_now(c, lot, &to.id)?;
+    let disposition = disposition_now(c, lot, to)?;
     trace::record(
         c,
         event(lot, who, BizStep::Storing, disposition, request.qty, &to.id),
@@ -549,15 +549,8 @@ pub fn scrap(
                 )
             },
         )?;
-        let left: i64 = stock::table
-            .filter(stock::lot_id.eq(&lot.id))
-            .filter(stock::location_id.eq(&location.id))
-            .select(stock::on_hand)
-            .first(c)
-            .optional()?
-            .unwrap_or(0);
         let mut released_holds = Vec::new();
-        if left == 0 {
+        if on_hand_at(c, &lot.id, &location.id)? == 0 {
             let ended: Vec<String> = stock_holds::table
                 .filter(stock_holds::lot_id.eq(&lot.id))
                 .filter(stock_holds::location_id.eq(&location.id))
@@ -601,12 +594,9 @@ fn any_location(c: &mut AnyConnection, code: &str, field: &str) -> Result<Locati
 fn disposition_now(
     c: &mut AnyConnection,
     lot: &LotRow,
-    location_id: &str,
+    location: &Location,
 ) -> Result<Disposition, AppError> {
-    let kind: String = locations::table
-        .find(location_id)
-        .select(locations::kind)
-        .first(c)?;
+    let location_id = location.id.as_str();
     let expiry: Option<NaiveDate> = lots::table
         .find(&lot.id)
         .select(lots::expiry_date)
@@ -624,7 +614,7 @@ fn disposition_now(
     let today = time::now().date();
     Ok(rules::disposition_at(
         lot.status,
-        &kind,
+        &location.kind,
         rules::is_expired(expiry, today),
         holds > 0,
     ))
@@ -708,7 +698,7 @@ pub fn count(
                 stock_counts::created_by.eq(&who.token_id),
             ))
             .execute(c)?;
-        let disposition = disposition_now(c, &lot, &location.id)?;
+        let disposition = disposition_now(c, &lot, &location)?;
         trace::record(
             c,
             event(
@@ -926,21 +916,19 @@ pub fn release_hold(
             // Where the hold was (else where most of the lot is), and what
             // the units are now: sellable again, or still not (another hold,
             // expiry, quarantine).
-            let (main, total) = lot_total(c, &lot.id)?;
             let (at, on_hand) = match &row.2 {
-                Some(location_id) => {
-                    let here: Option<i64> = stock::table
-                        .filter(stock::lot_id.eq(&lot.id))
-                        .filter(stock::location_id.eq(location_id))
-                        .select(stock::on_hand)
-                        .first(c)
-                        .optional()?;
-                    (Some(location_id.clone()), here.unwrap_or(0))
-                }
-                None => (main, total),
+                Some(location_id) => (
+                    Some(location_id.clone()),
+                    on_hand_at(c, &lot.id, location_id)?,
+                ),
+                None => lot_total(c, &lot.id)?,
             };
             if let Some(location_id) = at {
-                let disposition = disposition_now(c, &lot, &location_id)?;
+                let location: Location = locations::table
+                    .find(&location_id)
+                    .select(Location::as_select())
+                    .first(c)?;
+                let disposition = disposition_now(c, &lot, &location)?;
                 trace::record(
                     c,
                     event(
@@ -961,6 +949,17 @@ pub fn release_hold(
             .first(c)?;
         to_hold(c, row)
     })
+}
+
+/// Units of a lot on hand at a location (0 where it has none).
+fn on_hand_at(c: &mut AnyConnection, lot_id: &str, location_id: &str) -> Result<i64, AppError> {
+    Ok(stock::table
+        .filter(stock::lot_id.eq(lot_id))
+        .filter(stock::location_id.eq(location_id))
+        .select(stock::on_hand)
+        .first(c)
+        .optional()?
+        .unwrap_or(0))
 }
 
 /// Where most of a lot is, and its units in all.

@@ -411,7 +411,6 @@ impl TestApp {
         )
     }
 
-    /// Runs `sql` (a `SELECT COUNT(*) AS n …`) against the test database.
     /// The one text value (column `v`) of `sql`.
     pub fn text(&self, sql: &str) -> String {
         #[derive(diesel::QueryableByName)]
@@ -426,6 +425,7 @@ impl TestApp {
         row.v
     }
 
+    /// Runs `sql` (a `SELECT COUNT(*) AS n …`) against the test database.
     pub fn count(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]
         struct Count {
