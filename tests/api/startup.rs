@@ -84,23 +84,27 @@ fn serve(mut command: Command) -> Served {
     served
 }
 
-fn get(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
-    // A tiny blocking HTTP/1.1 client is enough here; this test has no actix runtime.
+/// Sends one raw HTTP/1.1 request and answers status and body. A tiny
+/// blocking client is enough here; these tests have no actix runtime.
+fn exchange(port: u16, request: &str) -> (u16, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"
-    )
-    .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response[9..12].parse().expect("a status");
     let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     (status, body)
+}
+
+fn get(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    exchange(
+        port,
+        &format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n"),
+    )
 }
 
 fn token_in(lines: &[String]) -> Option<String> {
@@ -244,29 +248,17 @@ fn expire_command_reports_what_it_held() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("0 expired lot(s) put on hold"));
 }
 
-/// A blocking HTTP/1.1 request with a JSON body; answers status and body.
-fn send(
-    port: u16,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: &serde_json::Value,
-) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+/// POSTs a JSON body with a bearer token.
+fn post(port: u16, path: &str, token: &str, body: &serde_json::Value) -> (u16, String) {
     let body = body.to_string();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    exchange(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
     )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().expect("a status");
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
 }
 
 fn json_of(body: &str) -> serde_json::Value {
@@ -288,26 +280,23 @@ fn orders_acknowledged_before_a_kill_survive_it(database_url: Option<String>) {
     let mut first = serve(command());
     let admin = token_in(&first.stdout).expect("a first admin token");
     let port = first.port;
-    let (status, merchant) = send(
+    let (status, merchant) = post(
         port,
-        "POST",
         "/api/v1/merchants",
         &admin,
         &json!({"code": "KILLME", "name": "Kill test"}),
     );
     assert_eq!(status, 201, "{merchant}");
     let merchant_id = json_of(&merchant)["id"].as_str().unwrap().to_string();
-    let (_, token) = send(
+    let (_, token) = post(
         port,
-        "POST",
         "/api/v1/tokens",
         &admin,
         &json!({"role": "merchant", "merchant_id": merchant_id}),
     );
     let token = json_of(&token)["token"].as_str().unwrap().to_string();
-    let (status, sku) = send(
+    let (status, sku) = post(
         port,
-        "POST",
         "/api/v1/skus",
         &token,
         &json!({"code": "HOT", "name": "Hot item"}),
@@ -321,9 +310,8 @@ fn orders_acknowledged_before_a_kill_survive_it(database_url: Option<String>) {
     };
     let mut acknowledged = Vec::new();
     let bulk: Vec<_> = (0..300).map(|i| order(format!("BULK-{i}"))).collect();
-    let (status, answer) = send(
+    let (status, answer) = post(
         port,
-        "POST",
         "/api/v1/orders/bulk",
         &token,
         &json!({"orders": bulk}),
@@ -334,13 +322,7 @@ fn orders_acknowledged_before_a_kill_survive_it(database_url: Option<String>) {
         acknowledged.push(r["order_id"].as_str().unwrap().to_string());
     }
     for i in 0..20 {
-        let (status, answer) = send(
-            port,
-            "POST",
-            "/api/v1/orders",
-            &token,
-            &order(format!("ONE-{i}")),
-        );
+        let (status, answer) = post(port, "/api/v1/orders", &token, &order(format!("ONE-{i}")));
         assert_eq!(status, 201, "{answer}");
         acknowledged.push(json_of(&answer)["id"].as_str().unwrap().to_string());
     }
