@@ -18,3 +18,4 @@ mod startup;
 mod storage;
 mod switching;
 mod templates;
+mod tour;
