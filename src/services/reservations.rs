@@ -18,7 +18,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::backend::{self, SkuLock};
-use crate::db::schema::{lots, orders, reservations};
+use crate::db::schema::{lots, orders, reservations, stock};
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
 use crate::domain::reservations::{self as rules, Holding, StockKey};
@@ -38,6 +38,8 @@ pub enum Shortfall<'a> {
     Lot { lot_id: &'a str },
     /// At most `keep` units of the lot at this location may stay reserved:
     /// what a count found, what a scrap leaves, 0 for a hold of that bin.
+    /// A `keep` above what the bin has on hand (a count that found more)
+    /// serves the back-order queue after the change.
     Bin {
         lot_id: &'a str,
         location_id: &'a str,
@@ -124,7 +126,12 @@ pub fn release_and_replace<T>(
     let (holdings, keep) = holdings_in_scope(c, shortfalls, &lot_ids)?;
     let released = rules::orders_to_release(&holdings, &keep);
     let now = time::now();
-    let mut skus: BTreeSet<String> = scope_skus.into_iter().collect();
+    // The queue can be served only from units that become free: what
+    // released orders give back, or a count that finds more than on hand.
+    let mut skus: BTreeSet<String> = BTreeSet::new();
+    if grows(c, shortfalls)? {
+        skus.extend(scope_skus);
+    }
     if !released.is_empty() {
         refuse_unless_reserved(c, &released)?;
         let in_scope = |lot: &str, location: &str| {
@@ -156,6 +163,31 @@ pub fn release_and_replace<T>(
         .collect();
     let moved = describe_moves(c, &released, &served)?;
     Ok((out, moved))
+}
+
+/// Whether a bin will hold more than it has on hand now (a count that found
+/// more): new units that may serve the back-order queue.
+fn grows(c: &mut AnyConnection, shortfalls: &[Shortfall]) -> Result<bool, AppError> {
+    for s in shortfalls {
+        if let Shortfall::Bin {
+            lot_id,
+            location_id,
+            keep,
+        } = s
+        {
+            let on_hand: i64 = stock::table
+                .filter(stock::lot_id.eq(lot_id))
+                .filter(stock::location_id.eq(location_id))
+                .select(stock::on_hand)
+                .first(c)
+                .optional()?
+                .unwrap_or(0);
+            if *keep > on_hand {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// Every reservation of the stock rows in scope, and the limit of each row.

@@ -758,6 +758,11 @@ async fn orders_pushed_while_a_hold_is_placed_never_keep_held_stock(app: TestApp
         futures_util::future::join(futures_util::future::join_all(pushes), hold).await;
 
     assert_eq!(hold.status, 201, "{}", hold.text);
+    // How the race went (orders that had taken the held lot first).
+    eprintln!(
+        "the hold moved {} order(s)",
+        hold.json()["orders_moved"].as_array().map_or(0, Vec::len)
+    );
     for r in &replies {
         assert_eq!(r.status, 200, "{}", r.text);
     }
