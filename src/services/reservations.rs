@@ -18,7 +18,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::backend::{self, SkuLock};
-use crate::db::schema::{lots, orders, reservations, stock};
+use crate::db::schema::{lots, order_lines, orders, reservations, stock};
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
 use crate::domain::reservations::{self as rules, Holding, StockKey};
@@ -102,11 +102,12 @@ pub struct OrderMoved {
 /// `sellable_accessible`; every new reservation gets its ADD event.
 ///
 /// Runs inside the caller's `db::write` and opens no transaction. Lock order
-/// (docs/ARCHITECTURE.md): it first takes the lots' SKUs exclusively
+/// (docs/ARCHITECTURE.md): it first takes the lots' SKUs, and the other SKUs
+/// of the orders holding them, exclusively and in id order
 /// (`backend::lock_skus`), so that nothing reserves from or releases to this
-/// stock until the commit; the release then locks the orders' other SKUs and
-/// their stock rows in (lot, location) order. A caller that must lock
-/// anything else of this stock takes the SKU lock itself first.
+/// stock until the commit; the release then locks the stock rows of those
+/// SKUs in (lot, location) order. A caller that must lock anything else of
+/// this stock takes the lots' SKU lock itself first.
 pub fn release_and_replace<T>(
     c: &mut AnyConnection,
     who: &Principal,
@@ -121,7 +122,31 @@ pub fn release_and_replace<T>(
         .distinct()
         .order(lots::sku_id.asc())
         .load(c)?;
-    backend::lock_skus(c, &scope_skus, SkuLock::Exclusive)?;
+    // The lots' SKUs and, as read before any lock, every other SKU of the
+    // orders holding them, in one statement in id order: an ingest takes its
+    // SKUs the same way, so the two cannot wait on each other in a cycle.
+    // An order that arrives between this read and the lock may add a SKU,
+    // which the release then locks after these (the rare case of the lock
+    // order's 503).
+    let holders_skus: Vec<String> = order_lines::table
+        .filter(
+            order_lines::order_id.eq_any(
+                reservations::table
+                    .filter(reservations::lot_id.eq_any(&lot_ids))
+                    .select(reservations::order_id),
+            ),
+        )
+        .select(order_lines::sku_id)
+        .distinct()
+        .load(c)?;
+    let first_locks: Vec<String> = scope_skus
+        .iter()
+        .cloned()
+        .chain(holders_skus)
+        .collect::<BTreeSet<String>>()
+        .into_iter()
+        .collect();
+    backend::lock_skus(c, &first_locks, SkuLock::Exclusive)?;
 
     let (holdings, keep) = holdings_in_scope(c, shortfalls, &lot_ids)?;
     let released = rules::orders_to_release(&holdings, &keep);

@@ -528,8 +528,9 @@ pub fn scrap(
                 lot.id, lot.status
             )));
         }
-        // First: the reservations the scrap takes away are placed again.
-        backend::lock_skus(c, std::slice::from_ref(&lot.sku_id), SkuLock::Exclusive)?;
+        // The reservations the scrap takes away are placed again. A unit
+        // another request takes meanwhile makes the scrap's guarded
+        // decrement a 409, never an oversell.
         let left = on_hand_at(c, &lot.id, &location.id)? - qty;
         let shortfall = [Shortfall::Bin {
             lot_id: &lot.id,

@@ -20,6 +20,7 @@ on_both_backends!(
     an_expiry_run_takes_expired_stock_back_from_its_orders,
     available_is_zero_on_held_quarantined_expired_and_waiting_lines,
     orders_pushed_while_a_hold_is_placed_never_keep_held_stock,
+    two_sku_orders_racing_a_hold_are_placed_whole,
 );
 
 /// A merchant with SKUs `HOT` and `CUP` and two storage bins, `A-01`
@@ -780,6 +781,84 @@ async fn orders_pushed_while_a_hold_is_placed_never_keep_held_stock(app: TestApp
     assert_eq!(
         app.count("SELECT COUNT(*) AS n FROM orders WHERE status = 'backordered'"),
         50
+    );
+    assert_reservations_truthful(&app);
+}
+
+async fn two_sku_orders_racing_a_hold_are_placed_whole(app: TestApp) {
+    let floor = shop(&app).await;
+    let suspect = stock_up(
+        &app,
+        &floor,
+        "HOT",
+        "ASN-SUSPECT",
+        30,
+        Some("2027-03-01"),
+        "A-01",
+    )
+    .await;
+    stock_up(
+        &app,
+        &floor,
+        "HOT",
+        "ASN-OTHER",
+        30,
+        Some("2027-09-01"),
+        "B-01",
+    )
+    .await;
+    stock_up(&app, &floor, "CUP", "ASN-CUP", 200, None, "B-01").await;
+    let second = app.second_server();
+
+    // Every order takes a cup too: releasing one frees a cup, and the hold
+    // must lock both SKUs in the order ingest does.
+    let pushes = (0..16).map(|p| {
+        let orders: Vec<Value> = (0..5)
+            .map(|i| order(&format!("双品-{p}-{i}"), &[("HOT", 1), ("CUP", 1)]))
+            .collect();
+        app.post(
+            "/api/v1/orders/bulk",
+            &floor.merchant_token,
+            json!({"orders": orders}),
+        )
+    });
+    let hold = async {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        app.post_at(
+            &second.address,
+            "/api/v1/holds",
+            &floor.staff_token,
+            json!({"lot_id": suspect, "reason": "抽检"}),
+        )
+        .await
+    };
+    let (replies, hold) =
+        futures_util::future::join(futures_util::future::join_all(pushes), hold).await;
+
+    assert_eq!(hold.status, 201, "{}", hold.text);
+    for r in &replies {
+        assert_eq!(r.status, 200, "{}", r.text);
+        for result in r.json()["results"].as_array().unwrap() {
+            assert!(
+                ["reserved", "backordered"].contains(&result["status"].as_str().unwrap()),
+                "{result}"
+            );
+        }
+    }
+    // 80 orders for the 30 sellable hot units: 30 reserved whole (a cup
+    // each), 50 waiting with nothing, and nothing on the held lot.
+    assert_eq!(stock_row(&app, &suspect, "A-01").1, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM orders WHERE status = 'reserved'"),
+        30
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM orders WHERE status = 'backordered'"),
+        50
+    );
+    assert_eq!(
+        app.count("SELECT CAST(COALESCE(SUM(reserved), 0) AS BIGINT) AS n FROM stock"),
+        60
     );
     assert_reservations_truthful(&app);
 }
