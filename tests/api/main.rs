@@ -13,6 +13,7 @@ mod partners;
 mod problems;
 mod receiving;
 mod reports;
+mod reservations;
 mod sampling;
 mod startup;
 mod storage;
