@@ -34,10 +34,16 @@ fn templates(app: &TestApp) -> (i64, i64) {
     )
 }
 
-/// The template `template_for` picks for a SKU of `category`.
+/// The template `template_for` picks for a SKU of `category` of a merchant
+/// without templates of its own.
 fn template_for(app: &TestApp, category: Option<&str>) -> String {
+    scoped_template_for(app, "mer_without_templates", category)
+}
+
+/// The template `template_for` picks for a SKU of `merchant_id` and `category`.
+fn scoped_template_for(app: &TestApp, merchant_id: &str, category: Option<&str>) -> String {
     let mut conn = app.pool.get().expect("a connection");
-    depot::services::catalog::template_for(&mut conn, category)
+    depot::services::catalog::template_for(&mut conn, merchant_id, category)
         .expect("a template")
         .id
 }
