@@ -76,9 +76,11 @@ impl ChangeSet {
 /// after a change. The default is where depot sends goods when a request
 /// names no location, so it must take stock: an inactive location is never
 /// the default, and the default is retired only after another location of
-/// its kind has taken the mark.
+/// its kind has taken the mark. Storage is the exception: depot never sends
+/// goods to a default bin (putaway names or suggests one), so a bin that
+/// happens to hold the mark can be retired like any other.
 pub fn check_location_state(active: bool, is_default: bool, kind: &str) -> Result<(), String> {
-    if is_default && !active {
+    if is_default && !active && kind != "storage" {
         return Err(format!(
             "the default {kind} location cannot be inactive; mark another {kind} location \
              default first (PATCH it with default: true)"
@@ -129,7 +131,8 @@ mod tests {
         assert!(check_location_state(false, true, "quarantine")
             .unwrap_err()
             .contains("mark another quarantine location default first"));
-        assert_eq!(check_location_state(false, false, "storage"), Ok(()));
+        assert_eq!(check_location_state(false, false, "receiving"), Ok(()));
+        assert_eq!(check_location_state(false, true, "storage"), Ok(()));
         assert_eq!(check_location_state(true, true, "storage"), Ok(()));
     }
 

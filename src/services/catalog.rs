@@ -13,7 +13,7 @@ use crate::domain::inspection::DefectClass;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
 use crate::error::{AppError, FieldError};
-use crate::services::merchants;
+use crate::services::{master_data, merchants};
 
 // ---------------------------------------------------------------- SKUs
 
@@ -229,7 +229,16 @@ pub fn create_location(
             .get_result(c)?;
         let is_default = new.is_default || others == 0;
         if is_default {
+            let previous: Option<String> = locations::table
+                .filter(locations::kind.eq(&new.kind))
+                .filter(locations::is_default.eq(true))
+                .select(locations::id)
+                .first(c)
+                .optional()?;
             clear_default(c, &new.kind)?;
+            if let Some(previous) = previous {
+                master_data::record_default_lost(c, who, &previous)?;
+            }
         }
         let location = Location {
             id: new_id("loc"),

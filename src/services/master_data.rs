@@ -157,9 +157,7 @@ pub fn patch_location(
                 .optional()?;
             catalog::clear_default(c, &old.kind)?;
             if let Some(previous) = previous {
-                let mut lost = ChangeSet::default();
-                lost.field("default", &true, &false);
-                record(c, who, Entity::Location, &previous, &lost)?;
+                record_default_lost(c, who, &previous)?;
             }
         }
         diesel::update(locations::table.find(&old.id))
@@ -239,6 +237,18 @@ pub fn patch_carrier(
         record(c, who, Entity::Carrier, &old.id, &set)?;
         Ok(new)
     })
+}
+
+/// Logs that location `id` lost the default mark of its kind to another
+/// (a PATCH or a POST with `default: true`).
+pub fn record_default_lost(
+    c: &mut AnyConnection,
+    who: &Principal,
+    id: &str,
+) -> Result<(), AppError> {
+    let mut lost = ChangeSet::default();
+    lost.field("default", &true, &false);
+    record(c, who, Entity::Location, id, &lost)
 }
 
 /// Writes one change-log row per changed field, in the caller's transaction.
