@@ -11,6 +11,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
+        active -> Bool,
     }
 }
 
@@ -21,6 +22,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
+        active -> Bool,
     }
 }
 
@@ -64,6 +66,8 @@ diesel::table! {
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
         capacity -> Nullable<BigInt>,
+        active -> Bool,
+        is_default -> Bool,
     }
 }
 
@@ -77,6 +81,8 @@ diesel::table! {
         level -> Text,
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
+        merchant_id -> Nullable<Text>,
+        version -> Integer,
     }
 }
 
@@ -152,6 +158,7 @@ diesel::table! {
         started_by -> Nullable<Text>,
         finished_at -> Nullable<Timestamp>,
         finished_by -> Nullable<Text>,
+        correction_reason -> Nullable<Text>,
     }
 }
 
@@ -225,6 +232,7 @@ diesel::table! {
         biz_tx_id -> Nullable<Text>,
         actor -> Nullable<Text>,
         recorded_at -> Timestamp,
+        details -> Nullable<Text>,
     }
 }
 
@@ -322,6 +330,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    master_data_changes (id) {
+        id -> Text,
+        entity -> Text,
+        entity_id -> Text,
+        field -> Text,
+        old_value -> Text,
+        new_value -> Text,
+        changed_at -> Timestamp,
+        changed_by -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -373,4 +394,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     orders,
     order_lines,
     reservations,
+    master_data_changes,
 );

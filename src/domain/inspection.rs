@@ -333,9 +333,48 @@ pub fn required_units(plans: &BTreeMap<DefectClass, ClassPlan>) -> u32 {
     plans.values().map(|p| p.sample_size).max().unwrap_or(0)
 }
 
+/// Checks the units an inspector says were inspected: no more than the lot
+/// holds, and no fewer than the plan's sample (ISO 2859-1 clause 11.1.1 judges
+/// a lot on the whole sample). Each failure says which bound it broke.
+pub fn check_inspected_qty(inspected: i64, required: i64, lot_size: i64) -> Result<(), String> {
+    if inspected > lot_size {
+        return Err(format!(
+            "must be at most {lot_size}: the lot has only {lot_size} unit(s)"
+        ));
+    }
+    if inspected < required {
+        return Err(format!(
+            "the plan requires at least {required} unit(s) inspected"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inspected_qty_over_the_lot_size_says_the_lot_size() {
+        let error = check_inspected_qty(60, 50, 40).unwrap_err();
+        assert_eq!(error, "must be at most 40: the lot has only 40 unit(s)");
+        assert!(!error.contains("requires"), "{error}");
+    }
+
+    #[test]
+    fn inspected_qty_under_the_sample_says_the_sample() {
+        assert_eq!(
+            check_inspected_qty(49, 50, 500).unwrap_err(),
+            "the plan requires at least 50 unit(s) inspected"
+        );
+        assert!(check_inspected_qty(-1, 50, 500).is_err());
+    }
+
+    #[test]
+    fn inspected_qty_from_the_sample_to_the_lot_size_is_accepted() {
+        assert_eq!(check_inspected_qty(50, 50, 500), Ok(()));
+        assert_eq!(check_inspected_qty(500, 50, 500), Ok(()));
+    }
 
     fn plan(accept: u32, sample_size: u32) -> ClassPlan {
         ClassPlan {

@@ -11,7 +11,7 @@ use std::ops::Deref;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{ready, Ready};
@@ -34,8 +34,14 @@ pub async fn authenticate(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if req.path().starts_with("/api/") {
         if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+            // Safe methods read; every other may write, which an inactive
+            // merchant's token may not (RFC 9110 §9.2.1).
+            let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
             let outcome = match bearer_secret(value.to_str().unwrap_or("")) {
                 Ok(secret) => match req.app_data::<web::Data<DbPool>>() {
+                    Some(pool) if writes => {
+                        db::run(pool, move |c| access::authenticate_writer(c, &secret)).await
+                    }
                     Some(pool) => db::run(pool, move |c| access::authenticate(c, &secret)).await,
                     None => Err(AppError::Internal("no database pool in app data".into())),
                 },

@@ -163,6 +163,10 @@ pub struct CreateLocation {
     pub walk_seq: Option<i32>,
     /// Units it can hold in all (1 or more); absent: no limit.
     pub capacity: Option<i64>,
+    /// `true`: the location of its kind that depot uses when a request names
+    /// none, taking the mark from the one that had it. The first location of
+    /// a kind is its default anyway; `false` or absent: no change of mark.
+    pub default: Option<bool>,
 }
 
 impl CreateLocation {
@@ -194,6 +198,7 @@ impl CreateLocation {
             zone,
             walk_seq,
             capacity: self.capacity,
+            is_default: self.default == Some(true),
         })
     }
 }

@@ -26,6 +26,16 @@ pub struct StartInspection {
     pub level: Option<String>,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartCorrection {
+    /// S1..S4, I, II or III; default: the level of the inspection corrected.
+    pub level: Option<String>,
+    /// Why the inspection is corrected (at most 2000 characters): kept on
+    /// the correction and in its trace event.
+    pub reason: Option<String>,
+}
+
 fn parse_level(level: Option<String>) -> Result<Option<InspectionLevel>, AppError> {
     level
         .filter(|l| !l.trim().is_empty())
@@ -177,7 +187,7 @@ pub async fn record_results(
 #[utoipa::path(
     tag = "inspection",
     params(("id" = String, Path, description = "id of the inspection to correct")),
-    request_body(content = StartInspection, description = "`{}` keeps the level"),
+    request_body(content = StartCorrection, description = "`{}` keeps the level and gives no reason"),
     responses((status = 201, body = Inspection))
 )]
 #[post("/inspections/{id}/correction")]
@@ -185,11 +195,20 @@ pub async fn correct(
     who: Caller<StaffOnly>,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    body: Json<StartInspection>,
+    body: Json<StartCorrection>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let level = parse_level(body.into_inner().level)?;
-    let inspection = db::run(&pool, move |c| inspections::correct(c, &who, &id, level)).await?;
+    let body = body.into_inner();
+    let reason = body
+        .reason
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| parse_text(&r, MAX_NOTES).map_err(|m| AppError::field("reason", m)))
+        .transpose()?;
+    let level = parse_level(body.level)?;
+    let inspection = db::run(&pool, move |c| {
+        inspections::correct(c, &who, &id, level, reason)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(inspection))
 }
 

@@ -8,6 +8,7 @@ pub mod carriers;
 pub mod catalog;
 pub mod evidence;
 pub mod inspections;
+pub mod master_data;
 pub mod merchants;
 pub mod metrics;
 pub mod ops;
@@ -99,11 +100,17 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(carriers::create)
                 .service(carriers::list)
                 .service(carriers::get)
+                .service(master_data::patch_merchant)
+                .service(master_data::patch_carrier)
                 .service(catalog::create_sku)
                 .service(catalog::list_skus)
                 .service(catalog::get_sku)
                 .service(catalog::create_location)
                 .service(catalog::list_locations)
+                .service(master_data::patch_sku)
+                .service(master_data::get_location)
+                .service(master_data::patch_location)
+                .service(master_data::list_changes)
                 .service(receiving::announce)
                 .service(receiving::get_receipt)
                 .service(receiving::arrival)
@@ -161,7 +168,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "operations", description = "Health, readiness, metrics, this document"),
         (name = "access", description = "Bearer tokens (admin)"),
         (name = "partners", description = "Merchants and carriers"),
-        (name = "catalog", description = "SKUs and locations"),
+        (name = "catalog", description = "SKUs and locations, their corrections and the change log"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
         (name = "orders", description = "Orders from live sessions: bulk idempotent ingest, reservation, backorders, cancel"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),

@@ -15,6 +15,7 @@ use crate::domain::text::{parse_code, parse_text};
 use crate::error::{check_field, validated, AppError, FieldError};
 use crate::services::catalog::{
     self, check_template_checks, AqlByClass, InspectionCheck, InspectionTemplate, NewTemplate,
+    TemplateFilter,
 };
 
 /// A template has at least one check and at most this many.
@@ -32,9 +33,13 @@ const DEFAULT_LEVEL: &str = "II";
 #[serde(deny_unknown_fields)]
 pub struct CreateTemplate {
     /// SKUs whose `category` is this are inspected with the template; the
-    /// newest template of a category is used. `default` serves SKUs whose
-    /// category has none.
+    /// newest version of a category is used. `default` serves SKUs whose
+    /// category has none. A template for a (category, scope) that has one is
+    /// its next version.
     pub category: String,
+    /// Scope the template to one merchant: it then serves that merchant's
+    /// SKUs, in place of the general template of the category.
+    pub merchant_id: Option<String>,
     /// 1 to 100 checks with distinct codes, in the order inspectors work through them.
     pub checks: Vec<CreateCheck>,
     /// Default: critical `0`, major `2.5`, minor `4.0`.
@@ -104,6 +109,16 @@ impl CreateTemplate {
     fn parse(self) -> Result<NewTemplate, AppError> {
         let mut errors = Vec::new();
         let category = check_field(&mut errors, "category", parse_code(&self.category));
+        let merchant_id = match self.merchant_id.map(|m| m.trim().to_string()) {
+            Some(m) if m.is_empty() => {
+                errors.push(FieldError::new(
+                    "merchant_id",
+                    "must be a merchant id, or left out for a general template",
+                ));
+                None
+            }
+            other => other,
+        };
         if self.checks.len() > MAX_CHECKS {
             errors.push(FieldError::new(
                 "checks",
@@ -171,6 +186,7 @@ impl CreateTemplate {
         validated(errors)?;
         Ok(NewTemplate {
             category: category.unwrap_or_default(),
+            merchant_id,
             checks,
             aql: AqlByClass {
                 critical: critical.unwrap_or_default(),
@@ -182,8 +198,9 @@ impl CreateTemplate {
     }
 }
 
-/// Create an inspection template. Templates are never edited: a new one for
-/// the same category takes over for inspections started after it.
+/// Create an inspection template, general or for one merchant. Templates are
+/// never edited: a new one for the same category and scope is its next
+/// version and takes over for inspections started after it.
 #[utoipa::path(tag = "inspection", request_body = CreateTemplate, responses((status = 201, body = InspectionTemplate)))]
 #[post("/inspection-templates")]
 pub async fn create_template(
@@ -202,17 +219,20 @@ pub async fn create_template(
 pub struct TemplateQuery {
     /// Only templates of this category.
     pub category: Option<String>,
+    /// Only the templates scoped to this merchant.
+    pub merchant_id: Option<String>,
     #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
     pub cursor: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
-/// List inspection templates in id order, optionally of one category.
+/// List inspection templates in id order (every version), optionally of one
+/// category or merchant; a merchant token sees the general ones and its own.
 #[utoipa::path(tag = "inspection", params(TemplateQuery), responses((status = 200, body = ItemList<InspectionTemplate>)))]
 #[get("/inspection-templates")]
 pub async fn list_templates(
-    _who: Caller<StaffOrMerchant>,
+    who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
     query: web::Query<TemplateQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -222,20 +242,28 @@ pub async fn list_templates(
         limit: query.limit,
     }
     .parse()?;
-    let category = query.category.filter(|c| !c.trim().is_empty());
-    let found = db::run(&pool, move |c| catalog::list_templates(c, category, &page)).await?;
+    let filter = TemplateFilter {
+        category: query.category.filter(|c| !c.trim().is_empty()),
+        merchant_id: query.merchant_id.filter(|m| !m.trim().is_empty()),
+    };
+    let who = who.into_principal();
+    let found = db::run(&pool, move |c| {
+        catalog::list_templates(c, &who, filter, &page)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }
 
-/// One inspection template.
+/// One inspection template, of any version; another merchant's is a 404.
 #[utoipa::path(tag = "inspection", params(("id" = String, Path, description = "template id")), responses((status = 200, body = InspectionTemplate)))]
 #[get("/inspection-templates/{id}")]
 pub async fn get_template(
-    _who: Caller<StaffOrMerchant>,
+    who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let template = db::run(&pool, move |c| catalog::get_template(c, &id)).await?;
+    let who = who.into_principal();
+    let template = db::run(&pool, move |c| catalog::get_template(c, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(template))
 }
 
@@ -298,6 +326,7 @@ mod tests {
     fn every_bad_field_is_reported_at_once() {
         let template = CreateTemplate {
             category: "bad category".into(),
+            merchant_id: None,
             checks: vec![check("a", "major"), check("a", "fatal"), check("", "minor")],
             aql: Some(CreateAql {
                 critical: None,
@@ -328,6 +357,7 @@ mod tests {
     fn defaults_fill_what_is_left_out() {
         let template = CreateTemplate {
             category: "cosmetics".into(),
+            merchant_id: None,
             checks: vec![check("seal", "critical")],
             aql: None,
             level: Some("s-2".into()),
@@ -349,6 +379,7 @@ mod tests {
     fn checks_are_bounded() {
         let none = CreateTemplate {
             category: "c".into(),
+            merchant_id: None,
             checks: vec![],
             aql: None,
             level: None,
@@ -356,6 +387,7 @@ mod tests {
         assert!(matches!(none.parse(), Err(AppError::Validation(e)) if e[0].field == "checks"));
         let many = CreateTemplate {
             category: "c".into(),
+            merchant_id: None,
             checks: (0..=MAX_CHECKS)
                 .map(|i| check(&format!("c{i}"), "minor"))
                 .collect(),

@@ -209,6 +209,25 @@ pub fn authenticate(conn: &mut AnyConnection, secret: &str) -> Result<Principal,
     })
 }
 
+/// [`authenticate`] for a request that may write: a merchant token of an
+/// inactive merchant still reads, but every write is a 403 saying why.
+pub fn authenticate_writer(conn: &mut AnyConnection, secret: &str) -> Result<Principal, AppError> {
+    let principal = authenticate(conn, secret)?;
+    if let Some(merchant_id) = &principal.merchant_id {
+        let active: Option<bool> = merchants::table
+            .find(merchant_id)
+            .select(merchants::active)
+            .first(conn)
+            .optional()?;
+        if active == Some(false) {
+            return Err(AppError::Forbidden(format!(
+                "merchant {merchant_id} is inactive: its tokens may read, but not create or change anything"
+            )));
+        }
+    }
+    Ok(principal)
+}
+
 pub fn list(conn: &mut AnyConnection, page: &PageRequest) -> Result<Page<TokenInfo>, AppError> {
     let mut query = api_tokens::table
         .select(TOKEN_COLUMNS)

@@ -24,6 +24,8 @@ pub struct Carrier {
     pub created_at: NaiveDateTime,
     /// The token that created it; null when made on the command line.
     pub created_by: Option<String>,
+    /// An inactive carrier is kept for its history but takes nothing new: no order may name it.
+    pub active: bool,
 }
 
 /// A carrier to create; `code` and `name` already parsed.
@@ -54,6 +56,7 @@ pub fn create(
             name: new.name,
             created_at: time::now(),
             created_by: created_by.map(str::to_string),
+            active: true,
         };
         diesel::insert_into(carriers::table)
             .values((
@@ -62,6 +65,7 @@ pub fn create(
                 carriers::name.eq(&carrier.name),
                 carriers::created_at.eq(carrier.created_at),
                 carriers::created_by.eq(&carrier.created_by),
+                carriers::active.eq(carrier.active),
             ))
             .execute(c)?;
         Ok(carrier)

@@ -13,7 +13,7 @@ use crate::domain::inspection::DefectClass;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
 use crate::error::{AppError, FieldError};
-use crate::services::merchants;
+use crate::services::{master_data, merchants};
 
 // ---------------------------------------------------------------- SKUs
 
@@ -50,7 +50,7 @@ pub struct NewSku {
 
 pub fn create_sku(conn: &mut AnyConnection, who: &Principal, new: NewSku) -> Result<Sku, AppError> {
     db::write(conn, |c| {
-        merchants::require_visible(c, who, &new.merchant_id)?;
+        merchants::require_active(c, who, &new.merchant_id)?;
         let taken: i64 = skus::table
             .filter(skus::merchant_id.eq(&new.merchant_id))
             .filter(skus::code.eq(&new.code))
@@ -141,6 +141,31 @@ pub fn skus_by_code(
         .load(conn)?)
 }
 
+/// Refuses a GTIN that another SKU of the merchant already carries (409).
+/// `except_sku` is the SKU being changed, which may keep its own.
+pub fn ensure_gtin_free(
+    conn: &mut AnyConnection,
+    merchant_id: &str,
+    gtin: &str,
+    except_sku: Option<&str>,
+) -> Result<(), AppError> {
+    let mut query = skus::table
+        .filter(skus::merchant_id.eq(merchant_id))
+        .filter(skus::gtin.eq(gtin))
+        .select(skus::code)
+        .into_boxed();
+    if let Some(except) = except_sku {
+        query = query.filter(skus::id.ne(except));
+    }
+    let holder: Option<String> = query.first(conn).optional()?;
+    match holder {
+        Some(code) => Err(AppError::Conflict(format!(
+            "GTIN {gtin} is already the GTIN of this merchant's SKU {code}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 // ---------------------------------------------------------------- locations
 
 #[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
@@ -159,6 +184,13 @@ pub struct Location {
     pub created_by: Option<String>,
     /// Units it can hold in all; null: no limit.
     pub capacity: Option<i64>,
+    /// An inactive location takes no new stock (putaway, moves, arrivals);
+    /// what it holds can still leave.
+    pub active: bool,
+    /// The location of its kind that depot uses when a request names none
+    /// (arrivals, quarantine of a rejected lot): exactly one per kind.
+    #[serde(rename = "default")]
+    pub is_default: bool,
 }
 
 pub const LOCATION_KINDS: [&str; 5] = ["receiving", "quarantine", "storage", "packing", "dispatch"];
@@ -169,8 +201,12 @@ pub struct NewLocation {
     pub zone: Option<String>,
     pub walk_seq: i32,
     pub capacity: Option<i64>,
+    /// Take the default mark of the kind from the location that has it.
+    pub is_default: bool,
 }
 
+/// Creates a location. The first of its kind is the kind's default; a later
+/// one is when it asks to be (`default: true`), and takes the mark over.
 pub fn create_location(
     conn: &mut AnyConnection,
     who: &Principal,
@@ -187,6 +223,23 @@ pub fn create_location(
                 new.code
             )));
         }
+        let others: i64 = locations::table
+            .filter(locations::kind.eq(&new.kind))
+            .count()
+            .get_result(c)?;
+        let is_default = new.is_default || others == 0;
+        if is_default {
+            let previous: Option<String> = locations::table
+                .filter(locations::kind.eq(&new.kind))
+                .filter(locations::is_default.eq(true))
+                .select(locations::id)
+                .first(c)
+                .optional()?;
+            clear_default(c, &new.kind)?;
+            if let Some(previous) = previous {
+                master_data::record_default_lost(c, who, &previous)?;
+            }
+        }
         let location = Location {
             id: new_id("loc"),
             code: new.code,
@@ -196,6 +249,8 @@ pub fn create_location(
             created_at: time::now(),
             created_by: Some(who.token_id.clone()),
             capacity: new.capacity,
+            active: true,
+            is_default,
         };
         diesel::insert_into(locations::table)
             .values((
@@ -207,6 +262,8 @@ pub fn create_location(
                 locations::created_at.eq(location.created_at),
                 locations::created_by.eq(&location.created_by),
                 locations::capacity.eq(location.capacity),
+                locations::active.eq(location.active),
+                locations::is_default.eq(location.is_default),
             ))
             .execute(c)?;
         Ok(location)
@@ -259,18 +316,57 @@ pub fn location_by_code(
     }
 }
 
-/// The first location of `kind` in walk order: where goods go when the
-/// request names none.
+/// The location of `kind` marked `default`: where goods go when the request
+/// names none (arrivals; a rejected lot's quarantine).
 pub fn default_location(conn: &mut AnyConnection, kind: &str) -> Result<Location, AppError> {
     locations::table
         .filter(locations::kind.eq(kind))
-        .order((locations::walk_seq.asc(), locations::code.asc()))
+        .filter(locations::is_default.eq(true))
         .select(Location::as_select())
         .first(conn)
         .optional()?
         .ok_or_else(|| {
             AppError::InvalidState(format!("no {kind} location is set up; create one first"))
         })
+}
+
+/// Takes the default mark of `kind` off whichever location has it; the
+/// caller gives it to another in the same transaction (the unique index on
+/// the mark refuses two defaults, so the order of the two updates matters).
+pub fn clear_default(conn: &mut AnyConnection, kind: &str) -> Result<(), AppError> {
+    diesel::update(
+        locations::table
+            .filter(locations::kind.eq(kind))
+            .filter(locations::is_default.eq(true)),
+    )
+    .set(locations::is_default.eq(false))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// One location by id.
+pub fn get_location(conn: &mut AnyConnection, id: &str) -> Result<Location, AppError> {
+    locations::table
+        .find(id)
+        .select(Location::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("location", id))
+}
+
+/// Refuses new stock into an inactive location: a 422 on `field`, the
+/// request field that named it.
+pub fn ensure_takes_stock(location: &Location, field: &str) -> Result<(), AppError> {
+    if location.active {
+        return Ok(());
+    }
+    Err(AppError::field(
+        field,
+        format!(
+            "location {} is inactive and takes no new stock",
+            location.code
+        ),
+    ))
 }
 
 pub fn location_code(conn: &mut AnyConnection, id: &str) -> Result<String, AppError> {
@@ -302,6 +398,13 @@ pub struct InspectionTemplate {
     pub id: String,
     /// SKUs of this category are inspected with it; `default` serves the rest.
     pub category: String,
+    /// The one merchant whose SKUs it serves; null: every merchant's (a
+    /// merchant's own template wins over the general one).
+    pub merchant_id: Option<String>,
+    /// 1, 2, …: the how-manyth template of its category and scope. The
+    /// highest is used for new inspections; older ones stay readable, and
+    /// inspections keep the version they started with.
+    pub version: i32,
     pub checks: Vec<InspectionCheck>,
     pub aql: AqlByClass,
     /// ISO 2859-1 inspection level: S1..S4, I, II or III.
@@ -314,6 +417,7 @@ pub struct InspectionTemplate {
 
 pub struct NewTemplate {
     pub category: String,
+    pub merchant_id: Option<String>,
     pub checks: Vec<InspectionCheck>,
     pub aql: AqlByClass,
     pub level: String,
@@ -321,20 +425,37 @@ pub struct NewTemplate {
 
 pub const DEFAULT_CATEGORY: &str = "default";
 
-/// Creates a template. Templates are never edited: the newest of a category
-/// is used for new inspections, and an inspection keeps the one it started with.
+/// Creates a template: the next version of its (category, scope). Templates
+/// are never edited: the newest version is used for new inspections, and an
+/// inspection keeps the one it started with. Two concurrent creations of the
+/// same version meet the unique index, and the later one is a 409 to retry.
 pub fn create_template(
     conn: &mut AnyConnection,
     who: &Principal,
     new: NewTemplate,
 ) -> Result<InspectionTemplate, AppError> {
     db::write(conn, |c| {
+        if let Some(merchant_id) = &new.merchant_id {
+            merchants::require_active(c, who, merchant_id)?;
+        }
+        let mut latest = inspection_templates::table
+            .filter(inspection_templates::category.eq(&new.category))
+            .select(diesel::dsl::max(inspection_templates::version))
+            .into_boxed();
+        latest = match &new.merchant_id {
+            Some(merchant_id) => latest.filter(inspection_templates::merchant_id.eq(merchant_id)),
+            None => latest.filter(inspection_templates::merchant_id.is_null()),
+        };
+        let latest: Option<i32> = latest.first(c)?;
+        let version = latest.unwrap_or(0) + 1;
         let id = new_id("tpl");
         let now = time::now();
         diesel::insert_into(inspection_templates::table)
             .values((
                 inspection_templates::id.eq(&id),
                 inspection_templates::category.eq(&new.category),
+                inspection_templates::merchant_id.eq(&new.merchant_id),
+                inspection_templates::version.eq(version),
                 inspection_templates::aql_critical.eq(&new.aql.critical),
                 inspection_templates::aql_major.eq(&new.aql.major),
                 inspection_templates::aql_minor.eq(&new.aql.minor),
@@ -354,13 +475,15 @@ pub fn create_template(
                 ))
                 .execute(c)?;
         }
-        get_template(c, &id)
+        load_template(c, &id)
     })
 }
 
 type TemplateRow = (
     String,
     String,
+    Option<String>,
+    i32,
     String,
     String,
     String,
@@ -369,12 +492,30 @@ type TemplateRow = (
     Option<String>,
 );
 
-pub fn get_template(conn: &mut AnyConnection, id: &str) -> Result<InspectionTemplate, AppError> {
+/// One template as `who` may see it: a template of another merchant is a 404.
+pub fn get_template(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    id: &str,
+) -> Result<InspectionTemplate, AppError> {
+    let template = load_template(conn, id)?;
+    match &template.merchant_id {
+        Some(owner) if !who.sees_merchant(owner) => {
+            Err(AppError::not_found("inspection template", id))
+        }
+        _ => Ok(template),
+    }
+}
+
+/// One template, whoever it serves (for inspections, which refer to it).
+pub fn load_template(conn: &mut AnyConnection, id: &str) -> Result<InspectionTemplate, AppError> {
     let row: Option<TemplateRow> = inspection_templates::table
         .find(id)
         .select((
             inspection_templates::id,
             inspection_templates::category,
+            inspection_templates::merchant_id,
+            inspection_templates::version,
             inspection_templates::aql_critical,
             inspection_templates::aql_major,
             inspection_templates::aql_minor,
@@ -384,7 +525,19 @@ pub fn get_template(conn: &mut AnyConnection, id: &str) -> Result<InspectionTemp
         ))
         .first(conn)
         .optional()?;
-    let Some((id, category, critical, major, minor, level, created_at, created_by)) = row else {
+    let Some((
+        id,
+        category,
+        merchant_id,
+        version,
+        critical,
+        major,
+        minor,
+        level,
+        created_at,
+        created_by,
+    )) = row
+    else {
         return Err(AppError::not_found("inspection template", id));
     };
     let checks: Vec<(String, String, String)> = inspection_checks::table
@@ -412,6 +565,8 @@ pub fn get_template(conn: &mut AnyConnection, id: &str) -> Result<InspectionTemp
     Ok(InspectionTemplate {
         id,
         category,
+        merchant_id,
+        version,
         checks,
         aql: AqlByClass {
             critical,
@@ -424,11 +579,21 @@ pub fn get_template(conn: &mut AnyConnection, id: &str) -> Result<InspectionTemp
     })
 }
 
-/// Templates, optionally of one category, in id order (the cursor's order).
+/// Which templates a list shows.
+#[derive(Debug, Default)]
+pub struct TemplateFilter {
+    pub category: Option<String>,
+    /// Only the templates of this merchant (not the general ones).
+    pub merchant_id: Option<String>,
+}
+
+/// Templates, in id order (the cursor's order): every version, general and
+/// merchant-specific; a merchant token sees the general ones and its own.
 /// Generated ids sort by creation time; the seeded `tpl_default` sorts last.
 pub fn list_templates(
     conn: &mut AnyConnection,
-    category: Option<String>,
+    who: &Principal,
+    filter: TemplateFilter,
     page: &PageRequest,
 ) -> Result<Page<InspectionTemplate>, AppError> {
     let mut query = inspection_templates::table
@@ -439,37 +604,55 @@ pub fn list_templates(
     if let Some(after) = &page.after {
         query = query.filter(inspection_templates::id.gt(after));
     }
-    if let Some(category) = category {
+    if let Some(category) = filter.category {
         query = query.filter(inspection_templates::category.eq(category));
+    }
+    if let Some(merchant_id) = filter.merchant_id {
+        query = query.filter(inspection_templates::merchant_id.eq(merchant_id));
+    }
+    if let Some(own) = &who.merchant_id {
+        query = query.filter(
+            inspection_templates::merchant_id
+                .is_null()
+                .or(inspection_templates::merchant_id.eq(own)),
+        );
     }
     let ids: Vec<String> = query.load(conn)?;
     let templates = ids
         .iter()
-        .map(|id| get_template(conn, id))
+        .map(|id| load_template(conn, id))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page::from_rows(templates, page, |t| &t.id))
 }
 
-/// The template a SKU of `category` is inspected with: the newest of its
-/// category, else the newest `default` one. Newest by creation time, not by
-/// id: the seeded `tpl_default` sorts after every generated id, and would
-/// otherwise never give way to a `default` template created later.
+/// The template a SKU of `merchant_id` and `category` is inspected with: the
+/// newest version of, in this order, the merchant's own template of the
+/// category, the general one of the category, the merchant's own `default`,
+/// the general `default`. The category comes before the scope because it
+/// says what the goods are; the merchant's own before the general because
+/// it is the merchant's agreement with the warehouse.
 pub fn template_for(
     conn: &mut AnyConnection,
+    merchant_id: &str,
     category: Option<&str>,
 ) -> Result<InspectionTemplate, AppError> {
     for candidate in [category, Some(DEFAULT_CATEGORY)].into_iter().flatten() {
-        let id: Option<String> = inspection_templates::table
-            .filter(inspection_templates::category.eq(candidate))
-            .order((
-                inspection_templates::created_at.desc(),
-                inspection_templates::id.desc(),
-            ))
-            .select(inspection_templates::id)
-            .first(conn)
-            .optional()?;
-        if let Some(id) = id {
-            return get_template(conn, &id);
+        for scope in [Some(merchant_id), None] {
+            let mut query = inspection_templates::table
+                .filter(inspection_templates::category.eq(candidate))
+                .order(inspection_templates::version.desc())
+                .select(inspection_templates::id)
+                .into_boxed();
+            query = match scope {
+                Some(merchant_id) => {
+                    query.filter(inspection_templates::merchant_id.eq(merchant_id))
+                }
+                None => query.filter(inspection_templates::merchant_id.is_null()),
+            };
+            let id: Option<String> = query.first(conn).optional()?;
+            if let Some(id) = id {
+                return load_template(conn, &id);
+            }
         }
     }
     Err(AppError::InvalidState(

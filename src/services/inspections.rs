@@ -71,8 +71,13 @@ pub struct Inspection {
     pub sku_id: String,
     pub sku_code: String,
     pub template_id: String,
+    /// The version of the template (of its category and scope) it used: an
+    /// inspection keeps it when newer versions come.
+    pub template_version: i32,
     /// The inspection this one corrects.
     pub supersedes_id: Option<String>,
+    /// A correction: why it corrects the inspection it supersedes.
+    pub reason: Option<String>,
     /// The correction that replaced this one, if any.
     pub superseded_by: Option<String>,
     pub status: InspectionStatus,
@@ -97,6 +102,10 @@ pub struct Inspection {
     pub notes: Option<String>,
     /// Computed by depot from the findings and the plans.
     pub verdict: Option<Verdict>,
+    /// Where the verdict put the lot's units: the code of the quarantine
+    /// location a rejected lot went to (the default quarantine location);
+    /// null while nothing was moved.
+    pub location_code: Option<String>,
     /// The lot's state now.
     pub lot_status: LotStatus,
     #[serde(serialize_with = "time::serialize")]
@@ -127,6 +136,7 @@ struct InspectionRow {
     started_by: Option<String>,
     finished_at: Option<NaiveDateTime>,
     finished_by: Option<String>,
+    correction_reason: Option<String>,
 }
 
 fn load_row(conn: &mut AnyConnection, id: &str) -> Result<InspectionRow, AppError> {
@@ -167,7 +177,8 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Inspec
         return Err(AppError::not_found("inspection", id));
     }
     let plans = parse_plans(&row)?;
-    let template = catalog::get_template(conn, &row.template_id)?;
+    let template = catalog::load_template(conn, &row.template_id)?;
+    let location_code = moved_to(conn, &row)?;
     let superseded_by: Option<String> = inspections::table
         .filter(inspections::supersedes_id.eq(&row.id))
         .select(inspections::id)
@@ -221,7 +232,9 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Inspec
         sku_id,
         sku_code,
         template_id: row.template_id,
+        template_version: template.version,
         supersedes_id: row.supersedes_id,
+        reason: row.correction_reason,
         superseded_by,
         status,
         level: row.level,
@@ -238,6 +251,7 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Inspec
             .collect(),
         notes: row.notes,
         verdict: row.verdict.as_deref().and_then(Verdict::parse),
+        location_code,
         lot_status: LotStatus::parse(&lot_status)
             .ok_or_else(|| AppError::Internal(format!("lot has status {lot_status}")))?,
         started_at: row.started_at,
@@ -245,6 +259,38 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Inspec
         finished_at: row.finished_at,
         finished_by: row.finished_by,
     })
+}
+
+/// Where the verdict of a finished inspection moved the lot's units: the
+/// location the ledger movement that refers to the inspection brought them to
+/// (quarantine on rejection; receiving when a correction accepted a
+/// quarantined lot). For a rejected lot that was already in quarantine, the
+/// quarantine location that holds it.
+fn moved_to(conn: &mut AnyConnection, row: &InspectionRow) -> Result<Option<String>, AppError> {
+    if row.status != "finished" {
+        return Ok(None);
+    }
+    let moved: Option<String> = ledger_entries::table
+        .inner_join(locations::table)
+        .filter(ledger_entries::reference_type.eq("inspection"))
+        .filter(ledger_entries::reference_id.eq(&row.id))
+        .filter(ledger_entries::delta.gt(0))
+        .order(ledger_entries::id.asc())
+        .select(locations::code)
+        .first(conn)
+        .optional()?;
+    if moved.is_some() || row.verdict.as_deref() != Some(Verdict::Rejected.as_str()) {
+        return Ok(moved);
+    }
+    Ok(stock::table
+        .inner_join(locations::table)
+        .filter(stock::lot_id.eq(&row.lot_id))
+        .filter(stock::on_hand.gt(0))
+        .filter(locations::kind.eq("quarantine"))
+        .order(locations::code.asc())
+        .select(locations::code)
+        .first(conn)
+        .optional()?)
 }
 
 /// The inspections of a lot, oldest first (the last one is the lot's).
@@ -317,6 +363,8 @@ struct NewInspection<'a> {
     severity: Severity,
     lot_size: i64,
     supersedes_id: Option<&'a str>,
+    /// Why a correction corrects the inspection it supersedes.
+    reason: Option<&'a str>,
     event: LotEvent,
 }
 
@@ -336,6 +384,7 @@ fn insert_inspection(
             inspections::lot_id.eq(&new.lot.id),
             inspections::template_id.eq(&new.template.id),
             inspections::supersedes_id.eq(new.supersedes_id),
+            inspections::correction_reason.eq(new.reason),
             inspections::status.eq("in_progress"),
             inspections::level.eq(new.level.as_str()),
             inspections::severity.eq(new.severity.as_str()),
@@ -346,7 +395,18 @@ fn insert_inspection(
         ))
         .execute(c)?;
     let (location_id, on_hand) = where_the_lot_is(c, &new.lot.id)?;
-    trace::record(
+    let mut details = serde_json::json!({
+        "inspection_id": id,
+        "template_id": new.template.id,
+        "template_version": new.template.version,
+    });
+    if let Some(supersedes) = new.supersedes_id {
+        details["supersedes_id"] = supersedes.into();
+    }
+    if let Some(reason) = new.reason {
+        details["reason"] = reason.into();
+    }
+    trace::record_with_details(
         c,
         event_for(
             new.lot,
@@ -356,6 +416,7 @@ fn insert_inspection(
             on_hand,
             location_id.as_deref(),
         ),
+        Some(&details),
     )?;
     Ok(id)
 }
@@ -378,7 +439,7 @@ pub fn start(
             .find(&lot.sku_id)
             .select(skus::category)
             .first(c)?;
-        let template = catalog::template_for(c, category.as_deref())?;
+        let template = catalog::template_for(c, &lot.merchant_id, category.as_deref())?;
         let level = match level {
             Some(level) => level,
             None => InspectionLevel::parse(&template.level)
@@ -394,6 +455,7 @@ pub fn start(
                 severity,
                 lot_size: lot.received_qty,
                 supersedes_id: None,
+                reason: None,
                 event: LotEvent::StartInspection,
             },
         )?;
@@ -405,11 +467,13 @@ pub fn start(
 /// lot, template, lot size and severity (the level may differ) that
 /// supersedes it. Only the lot's newest inspection can be corrected, and only
 /// while the lot is still where that verdict put it (no disposition since).
+/// The `reason` is kept on the correction and in its trace event.
 pub fn correct(
     conn: &mut AnyConnection,
     who: &Principal,
     inspection_id: &str,
     level: Option<InspectionLevel>,
+    reason: Option<String>,
 ) -> Result<Inspection, AppError> {
     db::write(conn, |c| {
         let old = get(c, who, inspection_id)?;
@@ -438,7 +502,7 @@ pub fn correct(
                 lot.id, lot.status
             )));
         }
-        let template = catalog::get_template(c, &old.template_id)?;
+        let template = catalog::load_template(c, &old.template_id)?;
         let severity = Severity::parse(&old.severity)
             .map_err(|e| AppError::Internal(format!("inspection {inspection_id}: {e}")))?;
         let level = match level {
@@ -456,6 +520,7 @@ pub fn correct(
                 severity,
                 lot_size: old.lot_size,
                 supersedes_id: Some(inspection_id),
+                reason: reason.as_deref(),
                 event: LotEvent::StartCorrection,
             },
         )?;
@@ -495,7 +560,7 @@ pub fn record_results(
             )));
         }
         let plans = parse_plans(&row)?;
-        let template = catalog::get_template(c, &row.template_id)?;
+        let template = catalog::load_template(c, &row.template_id)?;
         let findings = check_results(c, &row, &plans, &template, &results)?;
         if row.supersedes_id.is_none() {
             // Clause 9.4: no lot is accepted while inspection is discontinued.
@@ -546,12 +611,17 @@ pub fn record_results(
         }
         lot_service::change_status(c, &lot, LotEvent::Verdict(verdict))?;
         let reference = ("inspection", inspection_id);
+        let details = serde_json::json!({
+            "inspection_id": inspection_id,
+            "template_id": template.id,
+            "template_version": template.version,
+        });
         match verdict {
             Verdict::Accepted => {
                 // A correction may accept a lot that sits in quarantine.
                 release_from_quarantine(c, who, &lot, None, reference)?;
                 let (location_id, on_hand) = where_the_lot_is(c, &lot.id)?;
-                trace::record(
+                trace::record_with_details(
                     c,
                     event_for(
                         &lot,
@@ -561,11 +631,12 @@ pub fn record_results(
                         on_hand,
                         location_id.as_deref(),
                     ),
+                    Some(&details),
                 )?;
             }
             Verdict::Rejected => {
                 let (location_id, on_hand) = where_the_lot_is(c, &lot.id)?;
-                trace::record(
+                trace::record_with_details(
                     c,
                     event_for(
                         &lot,
@@ -575,6 +646,7 @@ pub fn record_results(
                         on_hand,
                         location_id.as_deref(),
                     ),
+                    Some(&details),
                 )?;
                 move_into_quarantine(c, who, &lot, reference)?;
             }
@@ -594,14 +666,9 @@ fn check_results(
 ) -> Result<Vec<Finding>, AppError> {
     let mut errors = Vec::new();
     let required = i64::from(rules::required_units(plans));
-    if results.inspected_qty < required || results.inspected_qty > row.lot_size {
-        errors.push(FieldError::new(
-            "inspected_qty",
-            format!(
-                "the plan requires at least {required} unit(s) inspected, and the lot has {}",
-                row.lot_size
-            ),
-        ));
+    if let Err(message) = rules::check_inspected_qty(results.inspected_qty, required, row.lot_size)
+    {
+        errors.push(FieldError::new("inspected_qty", message));
     }
     let mut defects: HashMap<&str, i64> = HashMap::new();
     for (i, (code, found)) in results.findings.iter().enumerate() {

@@ -24,6 +24,8 @@ pub struct Merchant {
     pub created_at: NaiveDateTime,
     /// The token that created it; null when made on the command line.
     pub created_by: Option<String>,
+    /// An inactive merchant is kept for its history but takes nothing new: its tokens still read, and nothing is created for it.
+    pub active: bool,
 }
 
 /// A merchant to create; `code` and `name` already parsed.
@@ -54,6 +56,7 @@ pub fn create(
             name: new.name,
             created_at: time::now(),
             created_by: created_by.map(str::to_string),
+            active: true,
         };
         diesel::insert_into(merchants::table)
             .values((
@@ -62,6 +65,7 @@ pub fn create(
                 merchants::name.eq(&merchant.name),
                 merchants::created_at.eq(merchant.created_at),
                 merchants::created_by.eq(&merchant.created_by),
+                merchants::active.eq(merchant.active),
             ))
             .execute(c)?;
         Ok(merchant)
@@ -117,6 +121,24 @@ pub fn require_visible(
         return Err(AppError::field(
             "merchant_id",
             format!("no merchant with id {id}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a request may create something for merchant `id`: it is
+/// visible (see [`require_visible`]) and active; an inactive merchant is a
+/// 422 on `merchant_id` saying so.
+pub fn require_active(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<(), AppError> {
+    require_visible(conn, who, id)?;
+    let active: bool = merchants::table
+        .find(id)
+        .select(merchants::active)
+        .first(conn)?;
+    if !active {
+        return Err(AppError::field(
+            "merchant_id",
+            format!("merchant {id} is inactive; nothing new can be created for it"),
         ));
     }
     Ok(())

@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod inspections;
 pub mod ledger;
 pub mod lots;
+pub mod master_data;
 pub mod merchants;
 pub mod order_queue;
 pub mod orders;

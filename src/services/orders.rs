@@ -150,11 +150,18 @@ pub fn ingest(
 
         // One lookup each: merchants, SKUs, carriers, known keys.
         let merchant_ids: BTreeSet<&str> = valid.iter().map(|v| v.2.merchant_id.as_str()).collect();
-        let known_merchants: BTreeSet<String> = merchants::table
+        let merchant_rows: Vec<(String, bool)> = merchants::table
             .filter(merchants::id.eq_any(&merchant_ids))
-            .select(merchants::id)
-            .load::<String>(c)?
+            .select((merchants::id, merchants::active))
+            .load(c)?;
+        let inactive_merchants: BTreeSet<String> = merchant_rows
+            .iter()
+            .filter(|(_, active)| !active)
+            .map(|(m, _)| m.clone())
+            .collect();
+        let known_merchants: BTreeSet<String> = merchant_rows
             .into_iter()
+            .map(|(m, _)| m)
             .filter(|m| who.sees_merchant(m))
             .collect();
         let sku_codes: BTreeSet<&str> = valid
@@ -174,13 +181,13 @@ pub fn ingest(
             .iter()
             .filter_map(|v| v.2.order.carrier_code.as_deref())
             .collect();
-        let carrier_rows: Vec<(String, String)> = carriers::table
+        let carrier_rows: Vec<(String, String, bool)> = carriers::table
             .filter(carriers::code.eq_any(&carrier_codes))
-            .select((carriers::code, carriers::id))
+            .select((carriers::code, carriers::id, carriers::active))
             .load(c)?;
-        let carrier_by_code: HashMap<&str, &str> = carrier_rows
+        let carrier_by_code: HashMap<&str, (&str, bool)> = carrier_rows
             .iter()
-            .map(|(code, id)| (code.as_str(), id.as_str()))
+            .map(|(code, id, active)| (code.as_str(), (id.as_str(), *active)))
             .collect();
         let external_ids: BTreeSet<&str> = valid
             .iter()
@@ -202,6 +209,19 @@ pub fn ingest(
                 ));
                 continue;
             }
+            if inactive_merchants.contains(&v.merchant_id) {
+                results[*i] = Some(IngestResult::rejected(
+                    inc.external_id.clone(),
+                    AppError::field(
+                        format!("{p}merchant_id"),
+                        format!(
+                            "merchant {} is inactive; it takes no new orders",
+                            v.merchant_id
+                        ),
+                    ),
+                ));
+                continue;
+            }
             let mut errors = Vec::new();
             let mut sku_ids = Vec::new();
             for (l, (code, _)) in v.order.lines.iter().enumerate() {
@@ -215,7 +235,14 @@ pub fn ingest(
             }
             let carrier_id = match &v.order.carrier_code {
                 Some(code) => match carrier_by_code.get(code.as_str()) {
-                    Some(id) => Some(id.to_string()),
+                    Some((id, true)) => Some(id.to_string()),
+                    Some((_, false)) => {
+                        errors.push(FieldError::new(
+                            format!("{p}carrier_code"),
+                            format!("carrier {code} is inactive; it takes no new orders"),
+                        ));
+                        None
+                    }
                     None => {
                         errors.push(FieldError::new(
                             format!("{p}carrier_code"),

@@ -68,7 +68,7 @@ pub fn announce(
     new: Announcement,
 ) -> Result<Receipt, AppError> {
     db::write(conn, |c| {
-        merchants::require_visible(c, who, &new.merchant_id)?;
+        merchants::require_active(c, who, &new.merchant_id)?;
         let codes: Vec<String> = new.lines.iter().map(|l| l.sku_code.clone()).collect();
         let known = catalog::skus_by_code(c, &new.merchant_id, &codes)?;
         let mut errors = Vec::new();
@@ -290,7 +290,11 @@ pub fn arrive(
         }
         validated(errors)?;
         let location = match location_code {
-            Some(code) => catalog::location_by_code(c, &code, "receiving", "location_code")?,
+            Some(code) => {
+                let dock = catalog::location_by_code(c, &code, "receiving", "location_code")?;
+                catalog::ensure_takes_stock(&dock, "location_code")?;
+                dock
+            }
             None => catalog::default_location(c, "receiving")?,
         };
         let now = time::now();

@@ -10,7 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{
-    inspection_evidence, inspection_findings, inspections, lots, merchants, skus,
+    inspection_evidence, inspection_findings, inspection_templates, inspections, lots, merchants,
+    skus,
 };
 use crate::db::AnyConnection;
 use crate::domain::access::Principal;
@@ -49,6 +50,9 @@ pub struct InspectionLine {
     pub lot_id: String,
     pub lot_code: String,
     pub lot_size: i64,
+    /// The inspection template and the version of it the inspection used.
+    pub template_id: String,
+    pub template_version: i32,
     pub level: String,
     pub severity: String,
     pub inspected_qty: i64,
@@ -66,7 +70,7 @@ pub struct InspectionLine {
     pub inspector: Option<String>,
 }
 
-const INSPECTION_CSV_HEADER: [&str; 21] = [
+const INSPECTION_CSV_HEADER: [&str; 23] = [
     "inspection_id",
     "finished_at",
     "merchant_id",
@@ -88,6 +92,8 @@ const INSPECTION_CSV_HEADER: [&str; 21] = [
     "current",
     "evidence_count",
     "notes",
+    "template_id",
+    "template_version",
 ];
 
 type FinishedRow = (
@@ -107,6 +113,7 @@ type FinishedRow = (
     Option<String>,
     Option<String>,
     Option<String>,
+    String,
 );
 
 fn finished(
@@ -136,6 +143,7 @@ fn finished(
             inspections::supersedes_id,
             inspections::notes,
             inspections::finished_by,
+            inspections::template_id,
         ))
         .order(inspections::id.asc())
         .limit(limit)
@@ -170,6 +178,16 @@ fn details(
     let mut defects: HashMap<String, BTreeMap<DefectClass, i64>> = HashMap::new();
     let mut evidence: HashMap<String, i64> = HashMap::new();
     let mut superseded_by: HashMap<String, (String, bool)> = HashMap::new();
+    let template_ids: HashSet<&str> = rows.iter().map(|r| r.16.as_str()).collect();
+    let template_ids: Vec<&str> = template_ids.into_iter().collect();
+    let mut versions: HashMap<String, i32> = HashMap::new();
+    for chunk in template_ids.chunks(500) {
+        let found: Vec<(String, i32)> = inspection_templates::table
+            .filter(inspection_templates::id.eq_any(chunk))
+            .select((inspection_templates::id, inspection_templates::version))
+            .load(conn)?;
+        versions.extend(found);
+    }
     // Chunks keep the bound parameters well under SQLite's limit.
     for chunk in ids.chunks(500) {
         let found: Vec<(String, String, i64)> = inspection_findings::table
@@ -223,6 +241,10 @@ fn details(
                 lot_id: r.6.clone(),
                 lot_code: r.7.clone(),
                 lot_size: r.8,
+                template_id: r.16.clone(),
+                template_version: versions.get(&r.16).copied().ok_or_else(|| {
+                    AppError::Internal(format!("inspection {} has no template {}", r.0, r.16))
+                })?,
                 level: r.9.clone(),
                 severity: r.10.clone(),
                 inspected_qty: r.11.unwrap_or(0),
@@ -296,6 +318,8 @@ pub fn inspections_csv(
                 line.current.to_string(),
                 line.evidence_count.to_string(),
                 line.notes.unwrap_or_default(),
+                line.template_id,
+                line.template_version.to_string(),
             ],
         );
     }

@@ -76,6 +76,7 @@ pub fn putaway(
         let (target, suggested, reason, reason_detail) = match location_code {
             Some(code) => {
                 let bin = catalog::location_by_code(c, &code, "storage", "location_code")?;
+                catalog::ensure_takes_stock(&bin, "location_code")?;
                 (bin, false, None, None)
             }
             None => {
@@ -150,6 +151,8 @@ type BinRow = (String, String, Option<String>, i32, Option<i64>);
 fn storage_bins(c: &mut AnyConnection) -> Result<Vec<Bin>, AppError> {
     let rows: Vec<BinRow> = locations::table
         .filter(locations::kind.eq("storage"))
+        // An inactive bin takes no new stock, so it is never suggested.
+        .filter(locations::active.eq(true))
         .select((
             locations::id,
             locations::code,
@@ -298,6 +301,7 @@ pub fn move_stock(
         let lot = lot_service::row(c, who, &request.lot_id)?;
         let from = any_location(c, &request.from_location_code, "from_location_code")?;
         let to = any_location(c, &request.to_location_code, "to_location_code")?;
+        catalog::ensure_takes_stock(&to, "to_location_code")?;
         match from.kind.as_str() {
             "storage" => {}
             "quarantine" => return release_from_quarantine(c, who, &lot, &from, &to, &request),

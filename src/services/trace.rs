@@ -28,6 +28,18 @@ pub struct LotEvent<'a> {
 
 /// Appends one event. Depot keeps UTC, so the time zone offset is +00:00.
 pub fn record(conn: &mut AnyConnection, event: LotEvent<'_>) -> Result<String, AppError> {
+    record_with_details(conn, event, None)
+}
+
+/// Appends one event with depot's own fields of it (`details`, a JSON
+/// object: the inspection template and version, a correction's reason),
+/// which EPCIS 2.0 carries as extension fields of the event.
+pub fn record_with_details(
+    conn: &mut AnyConnection,
+    event: LotEvent<'_>,
+    details: Option<&serde_json::Value>,
+) -> Result<String, AppError> {
+    let details = details.map(|d| d.to_string());
     let id = new_id("evt");
     let now = time::now();
     let (tx_type, tx_id) = match event.biz_tx {
@@ -51,6 +63,7 @@ pub fn record(conn: &mut AnyConnection, event: LotEvent<'_>) -> Result<String, A
             trace_events::biz_tx_id.eq(tx_id),
             trace_events::actor.eq(event.actor),
             trace_events::recorded_at.eq(now),
+            trace_events::details.eq(details),
         ))
         .execute(conn)?;
     Ok(id)

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod evidence;
 mod inspection;
+mod master_data;
 mod migrations;
 mod operations;
 mod orders;

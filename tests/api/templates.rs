@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
+use crate::inspection::Floor;
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -14,6 +15,9 @@ on_both_backends!(
     every_bad_field_is_reported_at_once,
     merchants_read_templates_but_only_staff_write_them,
     templates_page_with_a_cursor,
+    a_template_for_a_category_and_scope_that_has_one_is_its_next_version,
+    a_merchants_own_template_wins_over_the_general_one_for_its_skus_only,
+    an_inspection_keeps_the_template_version_it_started_with,
 );
 
 fn cosmetics() -> Value {
@@ -34,10 +38,16 @@ fn templates(app: &TestApp) -> (i64, i64) {
     )
 }
 
-/// The template `template_for` picks for a SKU of `category`.
+/// The template `template_for` picks for a SKU of `category` of a merchant
+/// without templates of its own.
 fn template_for(app: &TestApp, category: Option<&str>) -> String {
+    scoped_template_for(app, "mer_without_templates", category)
+}
+
+/// The template `template_for` picks for a SKU of `merchant_id` and `category`.
+fn scoped_template_for(app: &TestApp, merchant_id: &str, category: Option<&str>) -> String {
     let mut conn = app.pool.get().expect("a connection");
-    depot::services::catalog::template_for(&mut conn, category)
+    depot::services::catalog::template_for(&mut conn, merchant_id, category)
         .expect("a template")
         .id
 }
@@ -347,4 +357,289 @@ async fn templates_page_with_a_cursor(app: TestApp) {
     sorted.sort();
     sorted.dedup();
     assert_eq!(sorted, seen, "each once, in id order");
+}
+
+fn tea() -> Value {
+    json!({
+        "category": "tea",
+        "checks": [
+            {"code": "mould", "description": "No mould on the leaves", "defect_class": "critical"},
+            {"code": "broken", "description": "Broken leaves under 5 %", "defect_class": "major"}
+        ]
+    })
+}
+
+async fn a_template_for_a_category_and_scope_that_has_one_is_its_next_version(app: TestApp) {
+    let merchant = app.merchant("tea-co").await;
+    let seeded = app
+        .get("/api/v1/inspection-templates/tpl_default", &app.admin_token)
+        .await
+        .ok(200);
+    assert_eq!(
+        (&seeded["version"], &seeded["merchant_id"]),
+        (&json!(1), &Value::Null)
+    );
+
+    let first = app
+        .post("/api/v1/inspection-templates", &app.admin_token, tea())
+        .await
+        .ok(201);
+    let mut stricter = tea();
+    stricter["aql"] = json!({"major": "1.0"});
+    let second = app
+        .post("/api/v1/inspection-templates", &app.admin_token, stricter)
+        .await
+        .ok(201);
+    let mut own = tea();
+    own["merchant_id"] = json!(merchant);
+    let own_first = app
+        .post(
+            "/api/v1/inspection-templates",
+            &app.admin_token,
+            own.clone(),
+        )
+        .await
+        .ok(201);
+    let own_second = app
+        .post("/api/v1/inspection-templates", &app.admin_token, own)
+        .await
+        .ok(201);
+
+    let versions = |t: &Value| (t["version"].as_i64().unwrap(), t["merchant_id"].clone());
+    assert_eq!(versions(&first), (1, Value::Null));
+    assert_eq!(versions(&second), (2, Value::Null));
+    assert_eq!(
+        versions(&own_first),
+        (1, json!(merchant)),
+        "each scope counts its own"
+    );
+    assert_eq!(versions(&own_second), (2, json!(merchant)));
+    // The old version stays readable, unchanged.
+    let old = app
+        .get(
+            &format!(
+                "/api/v1/inspection-templates/{}",
+                first["id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(old, first);
+    let general = app
+        .get(
+            "/api/v1/inspection-templates?category=tea",
+            &app.admin_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        general["items"].as_array().unwrap().len(),
+        4,
+        "every version is listed"
+    );
+    let scoped = app
+        .get(
+            &format!("/api/v1/inspection-templates?merchant_id={merchant}"),
+            &app.admin_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        ids(&scoped),
+        [
+            own_first["id"].as_str().unwrap(),
+            own_second["id"].as_str().unwrap()
+        ]
+    );
+    assert_eq!(
+        scoped_template_for(&app, &merchant, Some("tea")),
+        own_second["id"]
+    );
+    assert_eq!(template_for(&app, Some("tea")), second["id"]);
+}
+
+async fn a_merchants_own_template_wins_over_the_general_one_for_its_skus_only(app: TestApp) {
+    let mine = Floor::new(&app, "mine-co", "TEA").await;
+    let theirs = Floor::new(&app, "theirs-co", "TEA").await;
+    let mine_id = app.text("SELECT id AS v FROM merchants WHERE code = 'mine-co'");
+    let theirs_id = app.text("SELECT id AS v FROM merchants WHERE code = 'theirs-co'");
+    for floor in [&mine, &theirs] {
+        app.post(
+            "/api/v1/skus",
+            &floor.merchant_token,
+            json!({"code": "LONGJING", "name": "Longjing", "category": "tea"}),
+        )
+        .await
+        .ok(201);
+    }
+    let general = app
+        .post("/api/v1/inspection-templates", &mine.staff_token, tea())
+        .await
+        .ok(201);
+    let mut own = tea();
+    own["merchant_id"] = json!(mine_id);
+    own["level"] = json!("III");
+    let own = app
+        .post("/api/v1/inspection-templates", &mine.staff_token, own)
+        .await
+        .ok(201);
+
+    let my_lot = mine.receive(&app, "LONGJING", "RCV-A", &[200]).await;
+    let their_lot = theirs.receive(&app, "LONGJING", "RCV-B", &[200]).await;
+    let my_inspection = mine.start(&app, &my_lot[0]).await;
+    let their_inspection = theirs.start(&app, &their_lot[0]).await;
+    assert_eq!(my_inspection["template_id"], own["id"]);
+    assert_eq!(
+        my_inspection["level"], "III",
+        "the merchant's own template's level"
+    );
+    assert_eq!(their_inspection["template_id"], general["id"]);
+
+    // A merchant's own `default` serves its SKUs of categories without one.
+    let mut own_default = tea();
+    own_default["category"] = json!("default");
+    own_default["merchant_id"] = json!(mine_id);
+    let own_default = app
+        .post(
+            "/api/v1/inspection-templates",
+            &mine.staff_token,
+            own_default,
+        )
+        .await
+        .ok(201);
+    assert_eq!(
+        scoped_template_for(&app, &mine_id, Some("toys")),
+        own_default["id"]
+    );
+    assert_eq!(
+        scoped_template_for(&app, &theirs_id, Some("toys")),
+        "tpl_default"
+    );
+    assert_eq!(scoped_template_for(&app, &mine_id, Some("tea")), own["id"]);
+
+    // Another merchant's template looks like a missing one.
+    let path = format!(
+        "/api/v1/inspection-templates/{}",
+        own["id"].as_str().unwrap()
+    );
+    app.get(&path, &theirs.merchant_token).await.problem(404);
+    app.get(&path, &mine.merchant_token).await.ok(200);
+    let seen = app
+        .get("/api/v1/inspection-templates", &theirs.merchant_token)
+        .await
+        .ok(200);
+    assert!(!ids(&seen).contains(&own["id"].as_str().unwrap().to_string()));
+    assert!(ids(&seen).contains(&general["id"].as_str().unwrap().to_string()));
+
+    // A scope must be a merchant.
+    for bad in [json!("mer_NOPE"), json!("  ")] {
+        let mut body = tea();
+        body["merchant_id"] = bad;
+        let problem = app
+            .post("/api/v1/inspection-templates", &mine.staff_token, body)
+            .await
+            .problem(422);
+        assert_eq!(problem["errors"][0]["field"], "merchant_id");
+    }
+}
+
+async fn an_inspection_keeps_the_template_version_it_started_with(app: TestApp) {
+    let floor = Floor::new(&app, "ver-co", "TEA").await;
+    app.post(
+        "/api/v1/skus",
+        &floor.merchant_token,
+        json!({"code": "LONGJING", "name": "Longjing", "category": "tea"}),
+    )
+    .await
+    .ok(201);
+    let v1 = app
+        .post("/api/v1/inspection-templates", &floor.staff_token, tea())
+        .await
+        .ok(201);
+    let lots = floor.receive(&app, "LONGJING", "RCV-V", &[200, 200]).await;
+    let started = floor.start(&app, &lots[0]).await;
+    assert_eq!(
+        (&started["template_id"], &started["template_version"]),
+        (&v1["id"], &json!(1))
+    );
+
+    let mut body = tea();
+    body["checks"][1]["description"] = json!("Broken leaves under 3 %");
+    let v2 = app
+        .post("/api/v1/inspection-templates", &floor.staff_token, body)
+        .await
+        .ok(201);
+    assert_eq!(v2["version"], 2);
+
+    let finished = app
+        .post(
+            &format!(
+                "/api/v1/inspections/{}/results",
+                started["id"].as_str().unwrap()
+            ),
+            &floor.staff_token,
+            json!({"inspected_qty": started["required_units"], "findings": []}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        (&finished["template_id"], &finished["template_version"]),
+        (&v1["id"], &json!(1)),
+        "the old inspection keeps its version"
+    );
+    assert_eq!(
+        finished["checks"][1]["description"],
+        "Broken leaves under 5 %"
+    );
+    let next = floor.start(&app, &lots[1]).await;
+    assert_eq!(
+        (&next["template_id"], &next["template_version"]),
+        (&v2["id"], &json!(2)),
+        "new inspections use the newest version"
+    );
+
+    // The report shows it, as JSON and as CSV.
+    let report = app
+        .get("/api/v1/reports/inspections", &floor.merchant_token)
+        .await
+        .ok(200);
+    let line = &report["items"][0];
+    assert_eq!(
+        (&line["template_id"], &line["template_version"]),
+        (&v1["id"], &json!(1))
+    );
+    let csv = app
+        .get(
+            "/api/v1/reports/inspections?format=csv",
+            &floor.merchant_token,
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    let records: Vec<&str> = csv.text.lines().collect();
+    assert!(
+        records[0].ends_with(",template_id,template_version"),
+        "{}",
+        records[0]
+    );
+    assert!(
+        records[1].ends_with(&format!(",{},1", v1["id"].as_str().unwrap())),
+        "{}",
+        records[1]
+    );
+
+    // So do the trace events of each inspection.
+    let details = |lot: &str, disposition: &str| -> Value {
+        serde_json::from_str(&app.text(&format!(
+            "SELECT details AS v FROM trace_events WHERE lot_id = '{lot}' \
+             AND biz_step = 'inspecting' AND disposition = '{disposition}'"
+        )))
+        .unwrap()
+    };
+    for disposition in ["in_progress", "conformant"] {
+        let event = details(&lots[0], disposition);
+        assert_eq!(event["template_id"], v1["id"], "{disposition}");
+        assert_eq!(event["template_version"], 1, "{disposition}");
+    }
+    assert_eq!(details(&lots[1], "in_progress")["template_version"], 2);
 }

@@ -1,0 +1,11 @@
+DROP TABLE master_data_changes;
+ALTER TABLE trace_events DROP COLUMN details;
+DROP INDEX locations_one_default;
+ALTER TABLE locations DROP COLUMN is_default;
+ALTER TABLE locations DROP COLUMN active;
+ALTER TABLE carriers DROP COLUMN active;
+ALTER TABLE merchants DROP COLUMN active;
+ALTER TABLE inspections DROP COLUMN correction_reason;
+DROP INDEX inspection_templates_version;
+ALTER TABLE inspection_templates DROP COLUMN version;
+ALTER TABLE inspection_templates DROP COLUMN merchant_id;
