@@ -106,8 +106,8 @@ pub struct OrderMoved {
 /// of the orders holding them, exclusively and in id order
 /// (`backend::lock_skus`), so that nothing reserves from or releases to this
 /// stock until the commit; the release then locks the stock rows of those
-/// SKUs in (lot, location) order. A caller that must lock anything else of
-/// this stock takes the lots' SKU lock itself first.
+/// SKUs in (lot, location) order. Call it before locking any of these SKUs
+/// or their stock, so that its ordered lock is the first.
 pub fn release_and_replace<T>(
     c: &mut AnyConnection,
     who: &Principal,

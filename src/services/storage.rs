@@ -535,11 +535,17 @@ pub fn scrap(
         // The reservations the scrap takes away are placed again. A unit
         // another request takes meanwhile makes the scrap's guarded
         // decrement a 409, never an oversell.
-        let left = on_hand_at(c, &lot.id, &location.id)? - qty;
+        let on_hand = on_hand_at(c, &lot.id, &location.id)?;
+        if qty > on_hand {
+            return Err(AppError::InvalidState(format!(
+                "only {on_hand} unit(s) of lot {} are at {}; {qty} were asked for",
+                lot.id, location.code
+            )));
+        }
         let shortfall = [Shortfall::Bin {
             lot_id: &lot.id,
             location_id: &location.id,
-            keep: left.max(0),
+            keep: on_hand - qty,
         }];
         let (done, orders_moved) = reservations::release_and_replace(
             c,

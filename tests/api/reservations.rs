@@ -412,13 +412,21 @@ async fn a_scrap_of_reserved_units_moves_the_youngest_order(app: TestApp) {
     assert_eq!(order_state(&app, &floor, &ids[0]).await.0, "reserved");
     assert_eq!(stock_row(&app, &hot, "A-01"), (5, 4));
     // More than the bin holds is still a 409 that changes nothing.
-    app.post(
-        "/api/v1/stock/scrap",
-        &floor.staff_token,
-        json!({"lot_id": hot, "location_code": "A-01", "qty": 6, "reason": "瓶子碎了"}),
-    )
-    .await
-    .problem(409);
+    let problem = app
+        .post(
+            "/api/v1/stock/scrap",
+            &floor.staff_token,
+            json!({"lot_id": hot, "location_code": "A-01", "qty": 6, "reason": "瓶子碎了"}),
+        )
+        .await
+        .problem(409);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("only 5 unit(s)"),
+        "{problem}"
+    );
     assert_eq!(order_state(&app, &floor, &ids[0]).await.0, "reserved");
     assert_eq!(stock_row(&app, &hot, "A-01"), (5, 4));
     assert_reservations_truthful(&app);
