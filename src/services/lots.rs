@@ -50,8 +50,12 @@ pub struct Lot {
     pub sku_code: String,
     pub lot_code: String,
     pub status: LotStatus,
-    /// Units counted in at arrival.
+    /// Units counted in, over every delivery of this SKU and lot code.
     pub received_qty: i64,
+    /// Units a later delivery added after the lot's inspection began: they
+    /// wait in receiving for an inspection of their own (scope
+    /// `added_units`) and cannot be put away until it accepts them.
+    pub uninspected_qty: i64,
     /// Units depot holds now, over all locations.
     pub on_hand: i64,
     pub stock: Vec<LotStock>,
@@ -81,6 +85,9 @@ pub struct LotRow {
     pub lot_code: String,
     pub status: LotStatus,
     pub received_qty: i64,
+    /// Units a later delivery added after the lot's inspection began, not
+    /// yet inspected: they cannot be put away.
+    pub uninspected_qty: i64,
     /// The receipt the lot arrived on: the business transaction of its events.
     pub receipt_id: String,
     /// The lot's EPC class for trace events.
@@ -96,6 +103,7 @@ type LotRowTuple = (
     i64,
     Option<String>,
     String,
+    i64,
 );
 
 /// Reads a lot for a change; another merchant's lot is a 404.
@@ -113,10 +121,21 @@ pub fn row(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<LotRow
             lots::received_qty,
             skus::gtin,
             receipt_lines::receipt_id,
+            lots::uninspected_qty,
         ))
         .first(conn)
         .optional()?;
-    let Some((id, merchant_id, sku_id, lot_code, status, received_qty, gtin, receipt_id)) = found
+    let Some((
+        id,
+        merchant_id,
+        sku_id,
+        lot_code,
+        status,
+        received_qty,
+        gtin,
+        receipt_id,
+        uninspected_qty,
+    )) = found
     else {
         return Err(AppError::not_found("lot", id));
     };
@@ -136,6 +155,7 @@ pub fn row(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<LotRow
         lot_code,
         status,
         received_qty,
+        uninspected_qty,
         receipt_id,
         what_class,
     })
@@ -183,6 +203,7 @@ type LotTuple = (
     String,
     NaiveDateTime,
     NaiveDateTime,
+    i64,
 );
 
 fn lot_columns() -> (
@@ -198,6 +219,7 @@ fn lot_columns() -> (
     receipt_lines::receipt_id,
     lots::created_at,
     lots::updated_at,
+    lots::uninspected_qty,
 ) {
     (
         lots::id,
@@ -212,6 +234,7 @@ fn lot_columns() -> (
         receipt_lines::receipt_id,
         lots::created_at,
         lots::updated_at,
+        lots::uninspected_qty,
     )
 }
 
@@ -229,6 +252,7 @@ fn to_lot(conn: &mut AnyConnection, t: LotTuple) -> Result<Lot, AppError> {
         receipt_id,
         created_at,
         updated_at,
+        uninspected_qty,
     ) = t;
     let status = LotStatus::parse(&status)
         .ok_or_else(|| AppError::Internal(format!("lot {id} has status {status}")))?;
@@ -301,6 +325,7 @@ fn to_lot(conn: &mut AnyConnection, t: LotTuple) -> Result<Lot, AppError> {
         lot_code,
         status,
         received_qty,
+        uninspected_qty,
         production_date,
         expiry_date,
         receipt_id,
