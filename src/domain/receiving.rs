@@ -422,7 +422,10 @@ mod tests {
                 .map(|e| e.field)
                 .collect()
         };
-        assert!(fields(&[("rcl_a", 3)]).is_empty(), "one line of two is fine");
+        assert!(
+            fields(&[("rcl_a", 3)]).is_empty(),
+            "one line of two is fine"
+        );
         assert_eq!(fields(&[]), ["lines"]);
         assert_eq!(fields(&[("rcl_a", 0), ("rcl_b", 0)]), ["lines"]);
         assert_eq!(fields(&[("rcl_a", 1), ("rcl_a", 1)]), ["lines[1].line_id"]);

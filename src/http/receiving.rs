@@ -10,11 +10,11 @@ use super::catalog::acting_merchant;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::inspection::LotStatus;
+use crate::domain::receiving::ReceiptProgress;
 use crate::domain::receiving::{check_lines, RawLine};
 use crate::domain::text::parse_code;
 use crate::error::{check_field, validated, AppError};
 use crate::services::lots::{self, Lot, LotFilter};
-use crate::domain::receiving::ReceiptProgress;
 use crate::services::receiving::{self, Announcement, Arrival, Receipt, ReceiptFilter};
 
 #[derive(Deserialize, ToSchema)]

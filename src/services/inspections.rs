@@ -386,16 +386,16 @@ pub fn start(
         // Units a later delivery added to an accepted lot get an inspection
         // of their own, with their number as the lot size (each delivery is
         // an inspection lot, ISO 2859-1 clause 6.1).
-        let (event, lot_size, scope) = if lot.status == LotStatus::Accepted && lot.uninspected_qty > 0
-        {
-            (
-                LotEvent::StartAddedUnitsInspection,
-                lot.uninspected_qty,
-                SCOPE_ADDED_UNITS,
-            )
-        } else {
-            (LotEvent::StartInspection, lot.received_qty, SCOPE_LOT)
-        };
+        let (event, lot_size, scope) =
+            if lot.status == LotStatus::Accepted && lot.uninspected_qty > 0 {
+                (
+                    LotEvent::StartAddedUnitsInspection,
+                    lot.uninspected_qty,
+                    SCOPE_ADDED_UNITS,
+                )
+            } else {
+                (LotEvent::StartInspection, lot.received_qty, SCOPE_LOT)
+            };
         rules::transition(lot.status, event).map_err(AppError::InvalidState)?;
         refuse_if_in_progress(c, &lot.id)?;
         switching::lock_sku(c, &lot.sku_id)?;

@@ -382,14 +382,11 @@ fn to_receipt(conn: &mut AnyConnection, row: ReceiptTuple) -> Result<Receipt, Ap
     })
 }
 
-fn arrivals_of(conn: &mut AnyConnection, receipt_id: &str) -> Result<Vec<ReceiptArrival>, AppError> {
-    type ArrivalTuple = (
-        String,
-        i32,
-        Option<String>,
-        NaiveDateTime,
-        Option<String>,
-    );
+fn arrivals_of(
+    conn: &mut AnyConnection,
+    receipt_id: &str,
+) -> Result<Vec<ReceiptArrival>, AppError> {
+    type ArrivalTuple = (String, i32, Option<String>, NaiveDateTime, Option<String>);
     let rows: Vec<ArrivalTuple> = receipt_arrivals::table
         .left_join(locations::table)
         .filter(receipt_arrivals::receipt_id.eq(receipt_id))
@@ -417,22 +414,24 @@ fn arrivals_of(conn: &mut AnyConnection, receipt_id: &str) -> Result<Vec<Receipt
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(id, seq, location_code, arrived_at, arrived_by)| ReceiptArrival {
-            lines: lines
-                .iter()
-                .filter(|l| l.0 == id)
-                .map(|l| ArrivalLineRecord {
-                    line_id: l.1.clone(),
-                    received_qty: l.2,
-                    lot_id: l.3.clone(),
-                })
-                .collect(),
-            id,
-            seq,
-            location_code,
-            arrived_at,
-            arrived_by,
-        })
+        .map(
+            |(id, seq, location_code, arrived_at, arrived_by)| ReceiptArrival {
+                lines: lines
+                    .iter()
+                    .filter(|l| l.0 == id)
+                    .map(|l| ArrivalLineRecord {
+                        line_id: l.1.clone(),
+                        received_qty: l.2,
+                        lot_id: l.3.clone(),
+                    })
+                    .collect(),
+                id,
+                seq,
+                location_code,
+                arrived_at,
+                arrived_by,
+            },
+        )
         .collect())
 }
 
@@ -778,7 +777,11 @@ fn receive_line(
 /// short and count as complete. Closing changes no lot and no stock, so it
 /// writes no trace event; who closed it and when are on the receipt. A
 /// closed receipt is a 409.
-pub fn close(conn: &mut AnyConnection, who: &Principal, receipt_id: &str) -> Result<Receipt, AppError> {
+pub fn close(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    receipt_id: &str,
+) -> Result<Receipt, AppError> {
     db::write(conn, |c| {
         let receipt = get(c, who, receipt_id)?;
         if receipt.status == ReceiptProgress::Closed {
