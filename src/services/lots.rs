@@ -206,7 +206,8 @@ type LotTuple = (
     i64,
 );
 
-fn lot_columns() -> (
+/// The columns of [`LotTuple`].
+type LotColumns = (
     lots::id,
     lots::merchant_id,
     lots::sku_id,
@@ -220,7 +221,9 @@ fn lot_columns() -> (
     lots::created_at,
     lots::updated_at,
     lots::uninspected_qty,
-) {
+);
+
+fn lot_columns() -> LotColumns {
     (
         lots::id,
         lots::merchant_id,
