@@ -514,8 +514,22 @@ pub fn arrive(
     location_code: Option<String>,
 ) -> Result<Arrival, AppError> {
     db::write(conn, |c| {
+        let seen = get(c, who, receipt_id)?;
+        if seen.status == ReceiptProgress::Closed {
+            return Err(closed_error(&seen));
+        }
+        // The receipt's row is locked first (PostgreSQL waits here for a
+        // concurrent delivery or close to commit), then read again, so that
+        // the sums below start from what the other one wrote.
+        let locked = diesel::update(
+            receipts::table
+                .find(receipt_id)
+                .filter(receipts::progress.ne(ReceiptProgress::Closed.as_str())),
+        )
+        .set(receipts::status.eq("arrived"))
+        .execute(c)?;
         let receipt = get(c, who, receipt_id)?;
-        if receipt.status == ReceiptProgress::Closed {
+        if locked == 0 {
             return Err(closed_error(&receipt));
         }
         let line_ids: Vec<&str> = receipt.lines.iter().map(|l| l.id.as_str()).collect();
@@ -525,20 +539,6 @@ pub fn arrive(
             None => catalog::default_location(c, "receiving")?,
         };
         let now = time::now();
-        // Guarded on the progress read, so that a concurrent close or
-        // delivery makes this one fail instead of interleaving with it.
-        let updated = diesel::update(
-            receipts::table
-                .find(receipt_id)
-                .filter(receipts::progress.eq(receipt.status.as_str())),
-        )
-        .set(receipts::status.eq("arrived"))
-        .execute(c)?;
-        if updated == 0 {
-            return Err(AppError::InvalidState(format!(
-                "receipt {receipt_id} changed while this delivery was recorded; read it again"
-            )));
-        }
         if receipt.arrived_at.is_none() {
             diesel::update(receipts::table.find(receipt_id))
                 .set((

@@ -24,6 +24,7 @@ on_both_backends!(
     units_added_to_a_quarantined_lot_join_its_quarantine,
     dates_that_disagree_with_the_lot_are_422_at_announce_and_at_arrival,
     a_gtin_the_merchant_already_uses_is_409_but_another_merchant_may_use_it,
+    deliveries_recorded_at_once_all_count,
 );
 
 struct Setup {
@@ -1159,4 +1160,53 @@ async fn a_gtin_the_merchant_already_uses_is_409_but_another_merchant_may_use_it
     )
     .await
     .ok(201);
+}
+
+async fn deliveries_recorded_at_once_all_count(app: TestApp) {
+    let s = setup(&app).await;
+    let receipt = app
+        .post("/api/v1/receipts", &s.merchant_token, two_lines())
+        .await
+        .ok(201);
+    let path = format!(
+        "/api/v1/receipts/{}/arrival",
+        receipt["id"].as_str().unwrap()
+    );
+    let body = json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": 10}]});
+
+    // Four docks record a delivery of the same receipt at once.
+    let replies = futures_util::future::join_all(
+        (0..4).map(|_| app.post(&path, &s.staff_token, body.clone())),
+    )
+    .await;
+
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert!(
+        statuses.iter().all(|s| [200, 409, 503].contains(s)),
+        "{statuses:?}"
+    );
+    let recorded = statuses.iter().filter(|s| **s == 200).count() as i64;
+    assert_eq!(
+        recorded, 4,
+        "each waits for the other, none is lost: {statuses:?}"
+    );
+    let read = app
+        .get(
+            &format!("/api/v1/receipts/{}", receipt["id"].as_str().unwrap()),
+            &s.staff_token,
+        )
+        .await
+        .ok(200);
+    // What the answers acknowledged is exactly what the receipt and the lot hold.
+    assert_eq!(read["arrivals"].as_array().unwrap().len() as i64, recorded);
+    assert_eq!(read["lines"][0]["received_qty"], json!(10 * recorded));
+    let lot = read["lines"][0]["lot_id"].as_str().unwrap();
+    assert_eq!(
+        app.get(&format!("/api/v1/lots/{lot}"), &s.staff_token)
+            .await
+            .ok(200)["on_hand"],
+        json!(10 * recorded)
+    );
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM lots"), 1);
+    assert_ledger_matches_stock(&app);
 }
