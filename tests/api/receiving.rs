@@ -25,6 +25,7 @@ on_both_backends!(
     dates_that_disagree_with_the_lot_are_422_at_announce_and_at_arrival,
     a_gtin_the_merchant_already_uses_is_409_but_another_merchant_may_use_it,
     deliveries_recorded_at_once_all_count,
+    receipts_that_arrived_before_deliveries_were_kept_migrate_as_closed,
 );
 
 struct Setup {
@@ -1209,4 +1210,92 @@ async fn deliveries_recorded_at_once_all_count(app: TestApp) {
     );
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM lots"), 1);
     assert_ledger_matches_stock(&app);
+}
+
+/// The migration keeps what older receipts said: one that arrived took its one
+/// arrival (it is closed, with that arrival as its first delivery); one that
+/// did not is still announced.
+async fn receipts_that_arrived_before_deliveries_were_kept_migrate_as_closed(app: TestApp) {
+    use depot::db::{AnyConnection, POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+    use diesel::RunQueryDsl;
+    use diesel_migrations::MigrationHarness;
+
+    let s = setup(&app).await;
+    let cup = app.text("SELECT id AS v FROM skus WHERE code = 'CUP'");
+    let mut conn = app.pool.get().expect("a connection");
+    // Back to the schema before this migration (and any later one).
+    for _ in 0..20 {
+        let reverted = match &mut *conn {
+            AnyConnection::Sqlite(c) => c
+                .revert_last_migration(SQLITE_MIGRATIONS)
+                .map(|v| v.to_string()),
+            AnyConnection::Postgresql(c) => c
+                .revert_last_migration(POSTGRES_MIGRATIONS)
+                .map(|v| v.to_string()),
+        }
+        .expect("the migration reverts");
+        if reverted == "20261202000007" {
+            break;
+        }
+    }
+    let merchant = &s.merchant;
+    for sql in [
+        format!(
+            "INSERT INTO receipts (id, merchant_id, reference, status, created_at, arrived_at, arrived_by) \
+             VALUES ('rcp_OLD', '{merchant}', '旧-1', 'arrived', '2026-11-25 08:00:00', '2026-11-25 10:00:00', 'tok_CLERK')"
+        ),
+        format!(
+            "INSERT INTO receipts (id, merchant_id, reference, status, created_at) \
+             VALUES ('rcp_WAITING', '{merchant}', 'OLD-2', 'announced', '2026-11-25 08:00:00')"
+        ),
+        format!(
+            "INSERT INTO receipt_lines (id, receipt_id, line_no, sku_id, lot_code, expected_qty, received_qty) \
+             VALUES ('rcl_OLD1', 'rcp_OLD', 1, '{cup}', 'C-OLD', 50, 48), \
+                    ('rcl_OLD2', 'rcp_OLD', 2, '{cup}', 'C-NONE', 10, 0), \
+                    ('rcl_WAIT', 'rcp_WAITING', 1, '{cup}', 'C-W', 5, NULL)"
+        ),
+        format!(
+            "INSERT INTO lots (id, merchant_id, sku_id, receipt_line_id, lot_code, status, received_qty, created_at, updated_at) \
+             VALUES ('lot_OLD', '{merchant}', '{cup}', 'rcl_OLD1', 'C-OLD', 'received', 48, '2026-11-25 10:00:00', '2026-11-25 10:00:00')"
+        ),
+    ] {
+        diesel::sql_query(&sql).execute(&mut *conn).expect(&sql);
+    }
+    match &mut *conn {
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+        AnyConnection::Postgresql(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+    }
+    .expect("the migration runs again over the old rows");
+    drop(conn);
+
+    let old = app
+        .get("/api/v1/receipts/rcp_OLD", &s.merchant_token)
+        .await
+        .ok(200);
+    assert_eq!(old["status"], "closed");
+    assert_eq!(old["closed_by"], "tok_CLERK");
+    assert_eq!(old["closed_at"], old["arrived_at"]);
+    let arrivals = old["arrivals"].as_array().unwrap();
+    assert_eq!(arrivals.len(), 1);
+    assert_eq!(arrivals[0]["location_code"], Value::Null);
+    assert_eq!(arrivals[0]["lines"][0]["lot_id"], "lot_OLD");
+    assert_eq!(arrivals[0]["lines"][1]["lot_id"], Value::Null);
+    assert_eq!(old["lines"][0]["short_qty"], 2);
+    assert_eq!(old["lines"][0]["lot_id"], "lot_OLD");
+    assert_eq!(old["lines"][1]["complete"], true);
+    let waiting = app
+        .get("/api/v1/receipts/rcp_WAITING", &s.merchant_token)
+        .await
+        .ok(200);
+    assert_eq!(waiting["status"], "announced");
+    assert_eq!(waiting["arrivals"], json!([]));
+    assert_eq!(waiting["lines"][0]["received_qty"], 0);
+    assert_eq!(
+        app.get("/api/v1/lots/lot_OLD", &s.merchant_token)
+            .await
+            .ok(200)["uninspected_qty"],
+        0
+    );
 }
