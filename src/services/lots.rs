@@ -6,7 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{
-    inspections, locations, lot_dispositions, lots, receipt_lines, skus, stock,
+    inspections, locations, lot_dispositions, lots, receipt_arrival_lines, receipt_lines, skus,
+    stock,
 };
 use crate::db::AnyConnection;
 use crate::domain::access::Principal;
@@ -385,7 +386,19 @@ pub fn list(
         query = query.filter(skus::code.eq(code));
     }
     if let Some(receipt_id) = filter.receipt_id {
-        query = query.filter(receipt_lines::receipt_id.eq(receipt_id));
+        // Every lot a delivery of the receipt brought units to, also one
+        // that a line of an earlier receipt made.
+        let lines: Vec<String> = receipt_lines::table
+            .filter(receipt_lines::receipt_id.eq(receipt_id))
+            .select(receipt_lines::id)
+            .load(conn)?;
+        let brought: Vec<Option<String>> = receipt_arrival_lines::table
+            .filter(receipt_arrival_lines::receipt_line_id.eq_any(&lines))
+            .select(receipt_arrival_lines::lot_id)
+            .distinct()
+            .load(conn)?;
+        let brought: Vec<String> = brought.into_iter().flatten().collect();
+        query = query.filter(lots::id.eq_any(brought));
     }
     let rows: Vec<LotTuple> = query.load(conn)?;
     let lots = rows

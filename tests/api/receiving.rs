@@ -26,6 +26,7 @@ on_both_backends!(
     a_gtin_the_merchant_already_uses_is_409_but_another_merchant_may_use_it,
     deliveries_recorded_at_once_all_count,
     receipts_that_arrived_before_deliveries_were_kept_migrate_as_closed,
+    units_arriving_during_an_inspection_wait_for_the_next_one,
 );
 
 struct Setup {
@@ -821,6 +822,16 @@ async fn a_second_asn_of_the_same_lot_code_adds_to_the_lot_not_yet_inspected(app
         "the coming inspection covers them"
     );
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM lots"), 1);
+    // The lots of the second receipt include the lot it added to.
+    let second_receipt = app.text("SELECT id AS v FROM receipts WHERE reference = 'ASN-2'");
+    let of_second = app
+        .get(
+            &format!("/api/v1/lots?receipt_id={second_receipt}"),
+            &floor.merchant_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(ids(&of_second), [id]);
     // The inspection samples the whole lot of 500 (ISO 2859-1 Table 1: H).
     let inspection = floor.start(&app, id).await;
     assert_eq!(inspection["scope"], "lot");
@@ -1298,4 +1309,46 @@ async fn receipts_that_arrived_before_deliveries_were_kept_migrate_as_closed(app
             .ok(200)["uninspected_qty"],
         0
     );
+}
+
+async fn units_arriving_during_an_inspection_wait_for_the_next_one(app: TestApp) {
+    let floor = Floor::new(&app, "TEAHOUSE", "TEA").await;
+    bin(&app).await;
+    let first = deliver_lot(&app, &floor, "ASN-1", "L2611", 200).await;
+    let id = first["id"].as_str().unwrap();
+    let running = floor.start(&app, id).await;
+    assert_eq!(running["lot_size"], 200);
+
+    // A second truck arrives while the inspector samples the first 200.
+    let added = deliver_lot(&app, &floor, "ASN-2", "L2611", 40).await;
+    assert_eq!(added["status"], "inspecting");
+    assert_eq!(lot(&app, &floor, id).await["uninspected_qty"], 40);
+    floor.finish(&app, &running, 0).await;
+
+    // The verdict covers the 200 it sampled; the 40 wait for their own.
+    let read = lot(&app, &floor, id).await;
+    assert_eq!(
+        (read["status"].clone(), read["uninspected_qty"].clone()),
+        (json!("accepted"), json!(40))
+    );
+    app.post(
+        &format!("/api/v1/lots/{id}/putaway"),
+        &floor.staff_token,
+        json!({"qty": 200, "location_code": "A-01"}),
+    )
+    .await
+    .ok(200);
+    app.post(
+        &format!("/api/v1/lots/{id}/putaway"),
+        &floor.staff_token,
+        json!({"qty": 1, "location_code": "A-01"}),
+    )
+    .await
+    .problem(409);
+    let next = floor.start(&app, id).await;
+    assert_eq!(
+        (next["scope"].clone(), next["lot_size"].clone()),
+        (json!("added_units"), json!(40))
+    );
+    assert_ledger_matches_stock(&app);
 }
