@@ -243,7 +243,6 @@ type LineTuple = (
     Option<i64>,
     Option<NaiveDate>,
     Option<NaiveDate>,
-    String,
 );
 
 type ReceiptTuple = (
@@ -326,7 +325,6 @@ fn to_receipt(conn: &mut AnyConnection, row: ReceiptTuple) -> Result<Receipt, Ap
             receipt_lines::received_qty,
             receipt_lines::production_date,
             receipt_lines::expiry_date,
-            receipt_lines::sku_id,
         ))
         .load(conn)?;
     let arrivals = arrivals_of(conn, &id)?;
@@ -340,7 +338,6 @@ fn to_receipt(conn: &mut AnyConnection, row: ReceiptTuple) -> Result<Receipt, Ap
         received_qty,
         production_date,
         expiry_date,
-        _sku_id,
     ) in lines
     {
         let received_qty = received_qty.unwrap_or(0);
@@ -667,7 +664,7 @@ fn receive_line(
             (lot_id, AddedUnits::JoinLot, LotStatus::Received)
         }
         Some(lot) => {
-            let mut errors: Vec<FieldError> = rules::date_conflicts(
+            let errors: Vec<FieldError> = rules::date_conflicts(
                 (line.production_date, line.expiry_date),
                 (lot.production_date, lot.expiry_date),
             )
@@ -680,7 +677,7 @@ fn receive_line(
             })
             .collect();
             if !errors.is_empty() {
-                return Ok(Err(std::mem::take(&mut errors)));
+                return Ok(Err(errors));
             }
             let fate = rules::added_units(lot.status).map_err(|m| {
                 AppError::InvalidState(format!("line {} ({}): {m}", line.line_no, line.id))
