@@ -81,6 +81,9 @@ pub enum AppError {
     /// The request clashes with what exists (a taken code, a changed retry).
     #[error("{0}")]
     Conflict(String),
+    /// A conflict over the value of known fields (a GTIN the merchant uses).
+    #[error("{0}")]
+    ConflictFields(String, Vec<FieldError>),
     /// The object is in a state that does not allow the operation.
     #[error("{0}")]
     InvalidState(String),
@@ -175,7 +178,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
             AppError::MethodNotAllowed { .. } => "method-not-allowed",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict(_) | AppError::ConflictFields(..) => "conflict",
             AppError::InvalidState(_) => "invalid-state",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -206,6 +209,7 @@ impl AppError {
                 errors.clone(),
             ),
             AppError::BadRequestFields(detail, errors) => (detail.clone(), errors.clone()),
+            AppError::ConflictFields(detail, errors) => (detail.clone(), errors.clone()),
             // Never leak internals to the caller; the cause is in the log.
             AppError::Internal(_) => (
                 "an unexpected error occurred; it has been logged".to_string(),

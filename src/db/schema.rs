@@ -106,6 +106,9 @@ diesel::table! {
         created_by -> Nullable<Text>,
         arrived_at -> Nullable<Timestamp>,
         arrived_by -> Nullable<Text>,
+        progress -> Text,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
     }
 }
 
@@ -137,6 +140,7 @@ diesel::table! {
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
         updated_at -> Timestamp,
+        uninspected_qty -> BigInt,
     }
 }
 
@@ -159,6 +163,7 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
         finished_by -> Nullable<Text>,
         correction_reason -> Nullable<Text>,
+        scope -> Text,
     }
 }
 
@@ -343,6 +348,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    receipt_arrivals (id) {
+        id -> Text,
+        receipt_id -> Text,
+        seq -> Integer,
+        location_id -> Nullable<Text>,
+        arrived_at -> Timestamp,
+        arrived_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    receipt_arrival_lines (arrival_id, receipt_line_id) {
+        arrival_id -> Text,
+        receipt_line_id -> Text,
+        received_qty -> BigInt,
+        lot_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -369,6 +394,10 @@ diesel::joinable!(reservations -> locations (location_id));
 diesel::joinable!(stock_counts -> lots (lot_id));
 diesel::joinable!(ledger_entries -> locations (location_id));
 diesel::joinable!(inspection_resumptions -> skus (sku_id));
+diesel::joinable!(receipt_arrivals -> receipts (receipt_id));
+diesel::joinable!(receipt_arrival_lines -> receipt_arrivals (arrival_id));
+diesel::joinable!(receipt_arrivals -> locations (location_id));
+diesel::joinable!(receipt_arrival_lines -> receipt_lines (receipt_line_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -395,4 +424,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     order_lines,
     reservations,
     master_data_changes,
+    receipt_arrivals,
+    receipt_arrival_lines,
 );

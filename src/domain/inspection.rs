@@ -115,6 +115,12 @@ pub enum LotEvent {
     Screen {
         good_qty_positive: bool,
     },
+    /// An inspection of units a later delivery added to an accepted lot
+    /// begins; the lot's inspected units stay accepted meanwhile.
+    StartAddedUnitsInspection,
+    /// The verdict on those added units: accepted, the lot stays accepted;
+    /// rejected, the whole lot (one production batch) goes to quarantine.
+    AddedUnitsVerdict(Verdict),
 }
 
 /// The state machine: `received → inspecting → accepted | quarantined`, and
@@ -141,6 +147,9 @@ pub fn transition(from: LotStatus, event: LotEvent) -> Result<LotStatus, String>
                 good_qty_positive: false,
             },
         ) => Scrapped,
+        (Accepted, LotEvent::StartAddedUnitsInspection) => Accepted,
+        (Accepted, LotEvent::AddedUnitsVerdict(Verdict::Accepted)) => Accepted,
+        (Accepted, LotEvent::AddedUnitsVerdict(Verdict::Rejected)) => Quarantined,
         (from, event) => {
             return Err(format!(
                 "the lot is {from}, so it cannot take {}",
@@ -160,6 +169,9 @@ fn describe(event: LotEvent) -> &'static str {
         LotEvent::Verdict(_) => "a verdict (only a lot being inspected can)",
         LotEvent::Return | LotEvent::Scrap | LotEvent::Screen { .. } => {
             "a disposition (only a quarantined lot can)"
+        }
+        LotEvent::StartAddedUnitsInspection | LotEvent::AddedUnitsVerdict(_) => {
+            "an inspection of added units (only an accepted lot can)"
         }
     }
 }
@@ -486,5 +498,25 @@ mod tests {
         assert!(transition(LotStatus::Received, LotEvent::Verdict(Verdict::Accepted)).is_err());
         assert!(transition(LotStatus::Inspecting, LotEvent::StartInspection).is_err());
         assert!(transition(LotStatus::Scrapped, LotEvent::StartCorrection).is_err());
+    }
+
+    #[test]
+    fn added_units_of_an_accepted_lot_are_inspected_without_unaccepting_the_rest() {
+        use LotStatus::*;
+        assert_eq!(
+            transition(Accepted, LotEvent::StartAddedUnitsInspection),
+            Ok(Accepted)
+        );
+        assert_eq!(
+            transition(Accepted, LotEvent::AddedUnitsVerdict(Verdict::Accepted)),
+            Ok(Accepted)
+        );
+        assert_eq!(
+            transition(Accepted, LotEvent::AddedUnitsVerdict(Verdict::Rejected)),
+            Ok(Quarantined)
+        );
+        for from in [Received, Inspecting, Quarantined, Returned, Scrapped] {
+            assert!(transition(from, LotEvent::StartAddedUnitsInspection).is_err());
+        }
     }
 }

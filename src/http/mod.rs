@@ -114,6 +114,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(receiving::announce)
                 .service(receiving::get_receipt)
                 .service(receiving::arrival)
+                .service(receiving::list_receipts)
+                .service(receiving::close_receipt)
                 .service(receiving::list_lots)
                 .service(receiving::get_lot)
                 .service(sampling::sampling_plan)

@@ -10,11 +10,12 @@ use super::catalog::acting_merchant;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::inspection::LotStatus;
+use crate::domain::receiving::ReceiptProgress;
 use crate::domain::receiving::{check_lines, RawLine};
 use crate::domain::text::parse_code;
 use crate::error::{check_field, validated, AppError};
 use crate::services::lots::{self, Lot, LotFilter};
-use crate::services::receiving::{self, Announcement, Arrival, Receipt};
+use crate::services::receiving::{self, Announcement, Arrival, Receipt, ReceiptFilter};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -83,7 +84,8 @@ pub async fn announce(
     Ok(HttpResponse::Created().json(receipt))
 }
 
-/// One receipt with its lines and, once arrived, the counted quantities.
+/// One receipt with its lines (expected, received, short and over per line)
+/// and its deliveries.
 #[utoipa::path(tag = "receiving", params(("id" = String, Path, description = "receipt id")), responses((status = 200, body = Receipt)))]
 #[get("/receipts/{id}")]
 pub async fn get_receipt(
@@ -93,6 +95,70 @@ pub async fn get_receipt(
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
     let receipt = db::run(&pool, move |c| receiving::get(c, &who, &id)).await?;
+    Ok(HttpResponse::Ok().json(receipt))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptQuery {
+    /// announced, partially_received, received or closed.
+    pub status: Option<String>,
+    /// Staff: one merchant's receipts (a merchant token sees its own only).
+    pub merchant_id: Option<String>,
+    /// The merchant's reference on the delivery note, matched exactly.
+    pub reference: Option<String>,
+    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// List receipts: all for staff, a merchant's own; a receiver finds the ASN
+/// by the reference on the delivery note.
+#[utoipa::path(tag = "receiving", params(ReceiptQuery), responses((status = 200, body = ItemList<Receipt>)))]
+#[get("/receipts")]
+pub async fn list_receipts(
+    who: Caller<StaffOrMerchant>,
+    pool: web::Data<DbPool>,
+    query: web::Query<ReceiptQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let page = PageQuery {
+        cursor: query.cursor,
+        limit: query.limit,
+    }
+    .parse()?;
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(ReceiptProgress::parse(s).ok_or_else(|| {
+            AppError::field(
+                "status",
+                "must be announced, partially_received, received or closed",
+            )
+        })?),
+    };
+    let filter = ReceiptFilter {
+        status,
+        merchant_id: query.merchant_id.filter(|m| !m.is_empty()),
+        reference: query.reference.filter(|r| !r.is_empty()),
+    };
+    let who = who.into_principal();
+    let found = db::run(&pool, move |c| receiving::list(c, &who, filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(ItemList::from(found)))
+}
+
+/// Close a receipt: it takes no more deliveries; lines still short stay
+/// short (and count as complete).
+#[utoipa::path(tag = "receiving", params(("id" = String, Path, description = "receipt id")), responses((status = 200, body = Receipt)))]
+#[post("/receipts/{id}/close")]
+pub async fn close_receipt(
+    who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let receipt = db::run(&pool, move |c| receiving::close(c, &who, &id)).await?;
     Ok(HttpResponse::Ok().json(receipt))
 }
 
@@ -107,13 +173,16 @@ pub struct ArrivalLine {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordArrival {
-    /// Every line of the receipt, once.
+    /// The lines this delivery brought, each at most once; a line not named
+    /// brought nothing this time.
     pub lines: Vec<ArrivalLine>,
     /// A receiving location; default: the first in walk order.
     pub location_code: Option<String>,
 }
 
-/// Record the arrival: counts per line; each line with goods becomes a lot.
+/// Record one delivery of a receipt that is not closed (a receipt may arrive
+/// in several): counts per line; each line's units go to the merchant's one
+/// lot of that SKU and lot code.
 #[utoipa::path(
     tag = "receiving",
     params(("id" = String, Path, description = "receipt id")),

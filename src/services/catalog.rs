@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use crate::db::schema::{inspection_checks, inspection_templates, locations, skus};
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
+use crate::domain::gs1::Gtin;
 use crate::domain::ids::new_id;
 use crate::domain::inspection::DefectClass;
 use crate::domain::page::{Page, PageRequest};
@@ -62,6 +63,9 @@ pub fn create_sku(conn: &mut AnyConnection, who: &Principal, new: NewSku) -> Res
                 new.code
             )));
         }
+        if let Some(gtin) = &new.gtin {
+            check_gtin_free(c, &new.merchant_id, gtin, None)?;
+        }
         let sku = Sku {
             id: new_id("sku"),
             merchant_id: new.merchant_id,
@@ -90,6 +94,48 @@ pub fn create_sku(conn: &mut AnyConnection, who: &Principal, new: NewSku) -> Res
             .execute(c)?;
         Ok(sku)
     })
+}
+
+/// A merchant uses a GTIN for one SKU only (409 naming `gtin`; the unique
+/// index `skus_merchant_gtin` backs it). Another merchant may use the same
+/// GTIN: two merchants may sell the same product. `except_sku_id` leaves
+/// out the SKU being changed.
+pub fn check_gtin_free(
+    c: &mut AnyConnection,
+    merchant_id: &str,
+    gtin: &str,
+    except_sku_id: Option<&str>,
+) -> Result<(), AppError> {
+    // GTIN-8, -12 and -13 are GTIN-14 with leading zeros left out: the same
+    // number may be written in several lengths (GS1 General Specifications 3.3.2).
+    let gtin14 = Gtin::parse(gtin)
+        .map(|g| g.to_gtin14())
+        .unwrap_or_else(|_| gtin.to_string());
+    let mut forms: Vec<String> = [8usize, 12, 13, 14]
+        .into_iter()
+        .filter(|n| gtin14.len() == 14 && gtin14[..14 - n].bytes().all(|b| b == b'0'))
+        .map(|n| gtin14[14 - n..].to_string())
+        .collect();
+    forms.push(gtin.to_string());
+    let mut query = skus::table
+        .filter(skus::merchant_id.eq(merchant_id))
+        .filter(skus::gtin.eq_any(forms))
+        .select(skus::code)
+        .into_boxed();
+    if let Some(id) = except_sku_id {
+        query = query.filter(skus::id.ne(id));
+    }
+    let holder: Option<String> = query.first(c).optional()?;
+    match holder {
+        Some(code) => {
+            let message = format!("this merchant already uses GTIN {gtin} for SKU {code}");
+            Err(AppError::ConflictFields(
+                message.clone(),
+                vec![FieldError::new("gtin", message)],
+            ))
+        }
+        None => Ok(()),
+    }
 }
 
 pub fn list_skus(

@@ -85,6 +85,9 @@ pub struct Inspection {
     pub level: String,
     /// normal (Table 2-A) or tightened (Table 2-B), from the SKU's history.
     pub severity: String,
+    /// `lot`: the whole lot; `added_units`: the units a later delivery
+    /// added to the accepted lot (then `lot_size` is their number).
+    pub scope: String,
     pub lot_size: i64,
     /// Units to inspect at least: the largest sample of any class's plan.
     pub required_units: u32,
@@ -137,6 +140,7 @@ struct InspectionRow {
     finished_at: Option<NaiveDateTime>,
     finished_by: Option<String>,
     correction_reason: Option<String>,
+    scope: String,
 }
 
 fn load_row(conn: &mut AnyConnection, id: &str) -> Result<InspectionRow, AppError> {
@@ -239,6 +243,7 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Inspec
         status,
         level: row.level,
         severity: row.severity,
+        scope: row.scope,
         lot_size: row.lot_size,
         plans,
         checks: template.checks,
@@ -366,6 +371,8 @@ struct NewInspection<'a> {
     /// Why a correction corrects the inspection it supersedes.
     reason: Option<&'a str>,
     event: LotEvent,
+    /// `lot` or `added_units`.
+    scope: &'a str,
 }
 
 fn insert_inspection(
@@ -392,9 +399,14 @@ fn insert_inspection(
             inspections::plans.eq(plans_json),
             inspections::started_at.eq(time::now()),
             inspections::started_by.eq(&who.token_id),
+            inspections::scope.eq(new.scope),
         ))
         .execute(c)?;
-    let (location_id, on_hand) = where_the_lot_is(c, &new.lot.id)?;
+    let (location_id, on_hand) = if new.scope == SCOPE_ADDED_UNITS {
+        (waiting_in_receiving(c, &new.lot.id)?, new.lot_size)
+    } else {
+        where_the_lot_is(c, &new.lot.id)?
+    };
     let mut details = serde_json::json!({
         "inspection_id": id,
         "template_id": new.template.id,
@@ -432,7 +444,21 @@ pub fn start(
 ) -> Result<Inspection, AppError> {
     db::write(conn, |c| {
         let lot = lot_service::row(c, who, lot_id)?;
-        rules::transition(lot.status, LotEvent::StartInspection).map_err(AppError::InvalidState)?;
+        // Units a later delivery added to an accepted lot get an inspection
+        // of their own, with their number as the lot size (each delivery is
+        // an inspection lot, ISO 2859-1 clause 6.1).
+        let (event, lot_size, scope) =
+            if lot.status == LotStatus::Accepted && lot.uninspected_qty > 0 {
+                (
+                    LotEvent::StartAddedUnitsInspection,
+                    lot.uninspected_qty,
+                    SCOPE_ADDED_UNITS,
+                )
+            } else {
+                (LotEvent::StartInspection, lot.received_qty, SCOPE_LOT)
+            };
+        rules::transition(lot.status, event).map_err(AppError::InvalidState)?;
+        refuse_if_in_progress(c, &lot.id)?;
         switching::lock_sku(c, &lot.sku_id)?;
         let severity = switching::severity_now(c, &lot.sku_id)?;
         let category: Option<String> = skus::table
@@ -453,10 +479,11 @@ pub fn start(
                 template: &template,
                 level,
                 severity,
-                lot_size: lot.received_qty,
+                lot_size,
                 supersedes_id: None,
                 reason: None,
-                event: LotEvent::StartInspection,
+                event,
+                scope,
             },
         )?;
         get(c, who, &id)
@@ -487,7 +514,14 @@ pub fn correct(
                 "inspection {inspection_id} is already corrected by inspection {newer}; correct that one"
             )));
         }
+        if old.scope == SCOPE_ADDED_UNITS {
+            return Err(AppError::InvalidState(format!(
+                "inspection {inspection_id} judged units added by a later delivery; such an \
+                 inspection is not corrected (correct the lot's own inspection instead)"
+            )));
+        }
         let lot = lot_service::row(c, who, &old.lot_id)?;
+        refuse_if_in_progress(c, &lot.id)?;
         let verdict_put_it = match old.verdict {
             Some(Verdict::Accepted) => LotStatus::Accepted,
             _ => LotStatus::Quarantined,
@@ -522,6 +556,7 @@ pub fn correct(
                 supersedes_id: Some(inspection_id),
                 reason: reason.as_deref(),
                 event: LotEvent::StartCorrection,
+                scope: SCOPE_LOT,
             },
         )?;
         get(c, who, &id)
@@ -609,8 +644,12 @@ pub fn record_results(
                 ))
                 .execute(c)?;
         }
-        lot_service::change_status(c, &lot, LotEvent::Verdict(verdict))?;
         let reference = ("inspection", inspection_id);
+        if row.scope == SCOPE_ADDED_UNITS {
+            judge_added_units(c, who, &lot, &row, verdict, reference)?;
+            return get(c, who, inspection_id);
+        }
+        lot_service::change_status(c, &lot, LotEvent::Verdict(verdict))?;
         let details = serde_json::json!({
             "inspection_id": inspection_id,
             "template_id": template.id,
@@ -885,6 +924,74 @@ fn where_the_lot_is(
     Ok((main, total))
 }
 
+pub const SCOPE_LOT: &str = "lot";
+pub const SCOPE_ADDED_UNITS: &str = "added_units";
+
+/// One inspection of a lot at a time (409 naming the one in progress).
+fn refuse_if_in_progress(c: &mut AnyConnection, lot_id: &str) -> Result<(), AppError> {
+    let running: Option<String> = inspections::table
+        .filter(inspections::lot_id.eq(lot_id))
+        .filter(inspections::status.eq("in_progress"))
+        .select(inspections::id)
+        .first(c)
+        .optional()?;
+    match running {
+        Some(id) => Err(AppError::InvalidState(format!(
+            "inspection {id} of lot {lot_id} is in progress; record its results first"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The receiving location holding most of the lot's units there, if any.
+fn waiting_in_receiving(c: &mut AnyConnection, lot_id: &str) -> Result<Option<String>, AppError> {
+    Ok(lot_locations(c, lot_id)?
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "receiving")
+        .max_by_key(|(_, _, q)| *q)
+        .map(|(id, _, _)| id))
+}
+
+/// The verdict on units a later delivery added to an accepted lot: accepted,
+/// they may be put away like the rest; rejected, the whole lot goes into
+/// quarantine (one production batch; its reservations are re-planned).
+fn judge_added_units(
+    c: &mut AnyConnection,
+    who: &Principal,
+    lot: &LotRow,
+    row: &InspectionRow,
+    verdict: Verdict,
+    reference: (&str, &str),
+) -> Result<(), AppError> {
+    lot_service::change_status(c, lot, LotEvent::AddedUnitsVerdict(verdict))?;
+    let location_id = waiting_in_receiving(c, &lot.id)?;
+    let disposition = match verdict {
+        Verdict::Accepted => Disposition::Conformant,
+        Verdict::Rejected => Disposition::NonConformant,
+    };
+    trace::record(
+        c,
+        event_for(
+            lot,
+            who,
+            BizStep::Inspecting,
+            disposition,
+            row.lot_size,
+            location_id.as_deref(),
+        ),
+    )?;
+    match verdict {
+        Verdict::Accepted => {
+            // Units added while this inspection ran still wait for their own.
+            diesel::update(lots::table.find(&lot.id))
+                .set(lots::uninspected_qty.eq(lots::uninspected_qty - row.lot_size))
+                .execute(c)?;
+        }
+        Verdict::Rejected => move_into_quarantine(c, who, lot, reference)?,
+    }
+    Ok(())
+}
+
 /// A rejected lot's units go from wherever they are into quarantine.
 fn move_into_quarantine(
     c: &mut AnyConnection,
@@ -897,6 +1004,11 @@ fn move_into_quarantine(
     // lot) give it up first, since reserved units cannot be moved; once the
     // lot is in quarantine they are placed again from other lots, oldest
     // first, or back-ordered (services::reservations).
+    // Units still waiting for an inspection of their own go with the rest:
+    // the disposition of the quarantined lot decides for all of them.
+    diesel::update(lots::table.find(&lot.id))
+        .set(lots::uninspected_qty.eq(0))
+        .execute(c)?;
     let shortfall = [Shortfall::Lot { lot_id: &lot.id }];
     reservations::release_and_replace(c, who, &shortfall, Disposition::NonConformant, |c| {
         hold_in_quarantine(c, who, lot, reference, &quarantine)

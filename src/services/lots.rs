@@ -6,7 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{
-    inspections, locations, lot_dispositions, lots, receipt_lines, skus, stock,
+    inspections, locations, lot_dispositions, lots, receipt_arrival_lines, receipt_lines, skus,
+    stock,
 };
 use crate::db::AnyConnection;
 use crate::domain::access::Principal;
@@ -50,8 +51,12 @@ pub struct Lot {
     pub sku_code: String,
     pub lot_code: String,
     pub status: LotStatus,
-    /// Units counted in at arrival.
+    /// Units counted in, over every delivery of this SKU and lot code.
     pub received_qty: i64,
+    /// Units a later delivery added after the lot's inspection began: they
+    /// wait in receiving for an inspection of their own (scope
+    /// `added_units`) and cannot be put away until it accepts them.
+    pub uninspected_qty: i64,
     /// Units depot holds now, over all locations.
     pub on_hand: i64,
     pub stock: Vec<LotStock>,
@@ -81,6 +86,9 @@ pub struct LotRow {
     pub lot_code: String,
     pub status: LotStatus,
     pub received_qty: i64,
+    /// Units a later delivery added after the lot's inspection began, not
+    /// yet inspected: they cannot be put away.
+    pub uninspected_qty: i64,
     /// The receipt the lot arrived on: the business transaction of its events.
     pub receipt_id: String,
     /// The lot's EPC class for trace events.
@@ -96,6 +104,7 @@ type LotRowTuple = (
     i64,
     Option<String>,
     String,
+    i64,
 );
 
 /// Reads a lot for a change; another merchant's lot is a 404.
@@ -113,10 +122,21 @@ pub fn row(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<LotRow
             lots::received_qty,
             skus::gtin,
             receipt_lines::receipt_id,
+            lots::uninspected_qty,
         ))
         .first(conn)
         .optional()?;
-    let Some((id, merchant_id, sku_id, lot_code, status, received_qty, gtin, receipt_id)) = found
+    let Some((
+        id,
+        merchant_id,
+        sku_id,
+        lot_code,
+        status,
+        received_qty,
+        gtin,
+        receipt_id,
+        uninspected_qty,
+    )) = found
     else {
         return Err(AppError::not_found("lot", id));
     };
@@ -136,6 +156,7 @@ pub fn row(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<LotRow
         lot_code,
         status,
         received_qty,
+        uninspected_qty,
         receipt_id,
         what_class,
     })
@@ -183,9 +204,11 @@ type LotTuple = (
     String,
     NaiveDateTime,
     NaiveDateTime,
+    i64,
 );
 
-fn lot_columns() -> (
+/// The columns of [`LotTuple`].
+type LotColumns = (
     lots::id,
     lots::merchant_id,
     lots::sku_id,
@@ -198,7 +221,10 @@ fn lot_columns() -> (
     receipt_lines::receipt_id,
     lots::created_at,
     lots::updated_at,
-) {
+    lots::uninspected_qty,
+);
+
+fn lot_columns() -> LotColumns {
     (
         lots::id,
         lots::merchant_id,
@@ -212,6 +238,7 @@ fn lot_columns() -> (
         receipt_lines::receipt_id,
         lots::created_at,
         lots::updated_at,
+        lots::uninspected_qty,
     )
 }
 
@@ -229,6 +256,7 @@ fn to_lot(conn: &mut AnyConnection, t: LotTuple) -> Result<Lot, AppError> {
         receipt_id,
         created_at,
         updated_at,
+        uninspected_qty,
     ) = t;
     let status = LotStatus::parse(&status)
         .ok_or_else(|| AppError::Internal(format!("lot {id} has status {status}")))?;
@@ -301,6 +329,7 @@ fn to_lot(conn: &mut AnyConnection, t: LotTuple) -> Result<Lot, AppError> {
         lot_code,
         status,
         received_qty,
+        uninspected_qty,
         production_date,
         expiry_date,
         receipt_id,
@@ -357,7 +386,19 @@ pub fn list(
         query = query.filter(skus::code.eq(code));
     }
     if let Some(receipt_id) = filter.receipt_id {
-        query = query.filter(receipt_lines::receipt_id.eq(receipt_id));
+        // Every lot a delivery of the receipt brought units to, also one
+        // that a line of an earlier receipt made.
+        let lines: Vec<String> = receipt_lines::table
+            .filter(receipt_lines::receipt_id.eq(receipt_id))
+            .select(receipt_lines::id)
+            .load(conn)?;
+        let brought: Vec<Option<String>> = receipt_arrival_lines::table
+            .filter(receipt_arrival_lines::receipt_line_id.eq_any(&lines))
+            .select(receipt_arrival_lines::lot_id)
+            .distinct()
+            .load(conn)?;
+        let brought: Vec<String> = brought.into_iter().flatten().collect();
+        query = query.filter(lots::id.eq_any(brought));
     }
     let rows: Vec<LotTuple> = query.load(conn)?;
     let lots = rows

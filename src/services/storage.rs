@@ -67,10 +67,20 @@ pub fn putaway(
             )));
         }
         let waiting: Vec<(String, i64)> = units_at(c, &lot.id, &["receiving"])?;
-        let total: i64 = waiting.iter().map(|(_, q)| q).sum();
+        // Units a later delivery added wait there for their own inspection.
+        let total: i64 = waiting.iter().map(|(_, q)| q).sum::<i64>() - lot.uninspected_qty;
         if qty > total {
             return Err(AppError::InvalidState(format!(
-                "only {total} unit(s) of lot {lot_id} are waiting in receiving; {qty} were asked for"
+                "only {} unit(s) of lot {lot_id} may be put away from receiving; {qty} were asked for{}",
+                total.max(0),
+                if lot.uninspected_qty > 0 {
+                    format!(
+                        " ({} unit(s) added by a later delivery wait for their own inspection)",
+                        lot.uninspected_qty
+                    )
+                } else {
+                    String::new()
+                }
             )));
         }
         let (target, suggested, reason, reason_detail) = match location_code {

@@ -74,7 +74,7 @@ async fn inspection_objects(app: &TestApp, merchant_id: &str, role: &str) -> Ins
             "/api/v1/receipts",
             token,
             json!({"merchant_id": merchant_id, "reference": format!("INSP-{role}"),
-                   "lines": (0..4).map(|i| json!({"sku_code": "S1", "lot_code": format!("I{i}"), "expected_qty": 10})).collect::<Vec<_>>()}),
+                   "lines": (0..4).map(|i| json!({"sku_code": "S1", "lot_code": format!("I{i}-{role}"), "expected_qty": 10})).collect::<Vec<_>>()}),
         )
         .await
         .ok(201);
@@ -574,6 +574,23 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             template: "/api/v1/receipts/{id}/arrival",
             body: Some(json!({"lines": [{"line_id": arrival_line, "received_qty": 10}]})),
             allowed: &["admin", "staff"],
+            success: 200,
+        },
+        // After the arrival row: the role's receipt, closed once.
+        Endpoint {
+            method: "POST",
+            path: format!("/api/v1/receipts/{arrival_receipt}/close"),
+            template: "/api/v1/receipts/{id}/close",
+            body: None,
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/receipts?reference=ASN-FIXTURE".into(),
+            template: "/api/v1/receipts",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
             success: 200,
         },
         Endpoint {
