@@ -184,6 +184,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    reduced_inspection_approvals (id) {
+        id -> Text,
+        sku_id -> Text,
+        enabled -> Bool,
+        reason -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     ledger_entries (id) {
         id -> Text,
         movement_id -> Text,
@@ -348,6 +359,7 @@ diesel::joinable!(reservations -> locations (location_id));
 diesel::joinable!(stock_counts -> lots (lot_id));
 diesel::joinable!(ledger_entries -> locations (location_id));
 diesel::joinable!(inspection_resumptions -> skus (sku_id));
+diesel::joinable!(reduced_inspection_approvals -> skus (sku_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -363,6 +375,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_findings,
     inspection_evidence,
     inspection_resumptions,
+    reduced_inspection_approvals,
     ledger_entries,
     stock,
     trace_events,

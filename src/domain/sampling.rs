@@ -842,6 +842,7 @@ mod tests {
     ///    its note for AQLs below 0.065 (reduced, R at 0.015: move to P,
     ///    n = 315, 0/1) and its note 1 (A at AQL 10: use code letter C). Those
     ///    cells are asserted again in `table_2c_cells_named_by_the_aql_inspectors_rule`.
+    ///
     /// A third transcription found (a VB.NET class `Reduce`) lists plans that
     /// are Table 2-A moved two rows down (7/8, 10/11 on the last diagonals);
     /// it contradicts both sources above on G/1.0 and R/0.015, so it was not

@@ -78,7 +78,8 @@ pub struct Inspection {
     pub status: InspectionStatus,
     /// ISO 2859-1 inspection level (S1..S4, I, II, III).
     pub level: String,
-    /// normal (Table 2-A) or tightened (Table 2-B), from the SKU's history.
+    /// normal (Table 2-A), tightened (Table 2-B) or reduced (Table 2-C), from
+    /// the SKU's switching state.
     pub severity: String,
     pub lot_size: i64,
     /// Units to inspect at least: the largest sample of any class's plan.
