@@ -17,6 +17,7 @@ on_both_backends!(
     a_score_of_30_without_approval_stays_normal_until_staff_approve,
     a_lot_not_accepted_on_reduced_inspection_reinstates_normal,
     withdrawing_the_approval_reinstates_normal_and_bad_requests_change_nothing,
+    accepted_lots_score_three_only_when_also_accepted_one_aql_step_tighter,
 );
 
 const A: bool = true;
@@ -401,4 +402,70 @@ async fn withdrawing_the_approval_reinstates_normal_and_bad_requests_change_noth
         floor.start(&app, &lots[LOTS_TO_30]).await["severity"],
         "normal"
     );
+}
+
+async fn accepted_lots_score_three_only_when_also_accepted_one_aql_step_tighter(app: TestApp) {
+    // Arrange: a template with major checks only (AQL 2.5), so a lot's step is
+    // the major plan's: lots of 500 are H, 50, Ac 3 Re 4; one AQL step
+    // tighter (1.5) the same sample has Ac 2.
+    let tea = Floor::new(&app, "HONEY-COOP", "TEA").await;
+    app.post(
+        "/api/v1/inspection-templates",
+        &tea.staff_token,
+        json!({"category": "honey", "aql": {"critical": "0", "major": "2.5", "minor": "4.0"},
+               "checks": [{"code": "function", "description": "蜂蜜结晶或渗漏", "defect_class": "major"}]}),
+    )
+    .await
+    .ok(201);
+    let sku = app
+        .post(
+            "/api/v1/skus",
+            &tea.merchant_token,
+            json!({"code": "HONEY-500G", "name": "槐花蜂蜜 500 g", "category": "honey"}),
+        )
+        .await
+        .ok(201);
+    let floor = Floor {
+        sku_id: sku["id"].as_str().unwrap().to_string(),
+        ..tea
+    };
+    let lots = floor.receive(&app, "HONEY-500G", "ASN-1", &[500; 21]).await;
+    approve(&app, &floor, true, "steady").await;
+    let inspect = |lot: String, defects: i64| {
+        let (app, floor) = (&app, &floor);
+        async move {
+            let started = floor.start(app, &lot).await;
+            assert_eq!(started["plans"]["major"]["accept"], 3);
+            let done = floor.finish(app, &started, defects).await;
+            assert_eq!(done["verdict"], "accepted");
+        }
+    };
+
+    // Nine lots with no defects: +3 each.
+    for lot in &lots[..9] {
+        inspect(lot.clone(), 0).await;
+    }
+    assert_eq!(state(&app, &floor).await["switching_score"], 27);
+    // Accepted with 3 defects, but 3 > 2 at AQL 1.5: the score resets.
+    inspect(lots[9].clone(), 3).await;
+    let reset = state(&app, &floor).await;
+    assert_eq!(
+        (reset["state"].clone(), reset["switching_score"].clone()),
+        (json!("normal"), json!(0))
+    );
+    // Ten lots with 2 defects (accepted at 1.5 too): +3 each, 30 → reduced.
+    for lot in &lots[10..19] {
+        inspect(lot.clone(), 2).await;
+    }
+    assert_eq!(state(&app, &floor).await["switching_score"], 27);
+    inspect(lots[19].clone(), 2).await;
+    let now = state(&app, &floor).await;
+    assert_eq!(
+        (now["state"].clone(), now["switching_score"].clone()),
+        (json!("reduced"), json!(30))
+    );
+    // Table 2-C, H at 2.5: n = 20, 2/3.
+    let next = floor.start(&app, &lots[20]).await;
+    assert_eq!(next["plans"]["major"]["sample_size"], 20);
+    assert_eq!(next["plans"]["major"]["accept"], 2);
 }
