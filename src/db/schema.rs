@@ -196,6 +196,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    reduced_inspection_approvals (id) {
+        id -> Text,
+        sku_id -> Text,
+        enabled -> Bool,
+        reason -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     ledger_entries (id) {
         id -> Text,
         movement_id -> Text,
@@ -398,6 +409,7 @@ diesel::joinable!(receipt_arrivals -> receipts (receipt_id));
 diesel::joinable!(receipt_arrival_lines -> receipt_arrivals (arrival_id));
 diesel::joinable!(receipt_arrivals -> locations (location_id));
 diesel::joinable!(receipt_arrival_lines -> receipt_lines (receipt_line_id));
+diesel::joinable!(reduced_inspection_approvals -> skus (sku_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -413,6 +425,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     inspection_findings,
     inspection_evidence,
     inspection_resumptions,
+    reduced_inspection_approvals,
     ledger_entries,
     stock,
     trace_events,

@@ -205,7 +205,7 @@ pub struct ClassPlan {
     pub aql: String,
     /// ISO 2859-1 Table 1's sample size code letter for the lot size and level.
     pub code_letter: String,
-    /// The letter of the plan used, after following an arrow of Table 2-A/2-B.
+    /// The letter of the plan used, after following an arrow of Table 2-A/2-B/2-C.
     pub plan_letter: String,
     pub sample_size: u32,
     /// Ac: the lot is accepted for this class with at most this many defects.
@@ -238,8 +238,9 @@ pub fn parse_template_aql(raw: &str) -> Result<String, String> {
 /// then Table 2-A or 2-B, arrows followed). AQL `0` is not an AQL of the
 /// standard but the customary zero-acceptance rule for critical defects
 /// (clause 3.1.8 leaves critical classes to the responsible authority): the
-/// code letter's sample size with Ac 0, Re 1; the whole lot when that sample is
-/// as large as the lot.
+/// code letter's sample size in the severity's table (Table 2-C's smaller
+/// sample on reduced inspection) with Ac 0, Re 1; the whole lot when that
+/// sample is as large as the lot.
 pub fn class_plan(
     lot_size: u32,
     level: InspectionLevel,
@@ -251,12 +252,15 @@ pub fn class_plan(
     }
     if aql == ZERO_ACCEPTANCE {
         let letter = sampling::code_letter(lot_size, level);
-        let hundred_percent = letter.sample_size() >= lot_size;
+        let sample = letter
+            .sample_size_in(severity)
+            .unwrap_or_else(|| letter.sample_size());
+        let hundred_percent = sample >= lot_size;
         return Ok(ClassPlan {
             aql: ZERO_ACCEPTANCE.to_string(),
             code_letter: letter.as_str().to_string(),
             plan_letter: letter.as_str().to_string(),
-            sample_size: letter.sample_size().min(lot_size),
+            sample_size: sample.min(lot_size),
             accept: 0,
             reject: 1,
             hundred_percent,
@@ -437,6 +441,9 @@ mod tests {
         // 2 units at level III: letter B (n = 3) exceeds the lot: inspect all.
         let all = class_plan(2, InspectionLevel::III, "0", Severity::Normal).unwrap();
         assert_eq!((all.sample_size, all.hundred_percent), (2, true));
+        // Reduced: J's Table 2-C sample, 32.
+        let reduced = class_plan(1000, InspectionLevel::II, "0", Severity::Reduced).unwrap();
+        assert_eq!((reduced.sample_size, reduced.accept), (32, 0));
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! ISO 2859-1:1999 single sampling plans: Table 1 (sample size code letters),
-//! Table 2-A (normal inspection) and Table 2-B (tightened inspection).
+//! Table 2-A (normal inspection), Table 2-B (tightened inspection) and
+//! Table 2-C (reduced inspection). GB/T 2828.1-2012 is identical.
 //!
-//! The same tables are ANSI/ASQ Z1.4 Tables I, II-A and II-B and
-//! MIL-STD-105E Tables I, II-A and II-B.
+//! Tables 1, 2-A and 2-B are also ANSI/ASQ Z1.4 Tables I, II-A and II-B and
+//! MIL-STD-105E Tables I, II-A and II-B. Table 2-C is **not** their Table II-C:
+//! the 1999 edition gave reduced inspection its own plans with Re = Ac + 1 in
+//! every cell (Z1.4 still has 0/2, 1/3, 1/4, 2/5, … and the rule "accept but
+//! reinstate normal inspection" for the gap), with the reduced sample sizes of
+//! [`CodeLetter::reduced_sample_size`].
 //!
 //! A plan is found in two steps (clause 10): the lot size and the inspection
 //! level give a code letter (Table 1); the code letter and the AQL give a cell
@@ -15,8 +20,6 @@
 //!
 //! Out of scope, on purpose:
 //!
-//! * Reduced inspection (Table 2-C): depot switches only between normal and
-//!   tightened (see [`super::switching`]).
 //! * Double and multiple sampling (Tables 3 and 4) and the optional
 //!   fractional acceptance number plans (Table 11).
 //! * The AQL columns 15 … 1000 (nonconformities per 100 items). Table 2-A's
@@ -43,10 +46,7 @@ pub enum SamplingError {
     ZeroLotSize,
     #[error("`{0}` is not an inspection level; use one of S1, S2, S3, S4, I, II, III")]
     UnknownLevel(String),
-    #[error(
-        "`{0}` is not an inspection severity; use normal or tightened \
-         (reduced inspection is not supported)"
-    )]
+    #[error("`{0}` is not an inspection severity; use normal, tightened or reduced")]
     UnknownSeverity(String),
     #[error("`{given}` is not an AQL of ISO 2859-1 Tables 2-A and 2-B; use one of {allowed}")]
     UnknownAql { given: String, allowed: String },
@@ -122,26 +122,29 @@ impl fmt::Display for InspectionLevel {
     }
 }
 
-/// Which master table applies (clause 9). Reduced inspection is out of scope.
+/// Which master table applies (clause 9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Severity {
     /// Table 2-A.
     Normal,
     /// Table 2-B.
     Tightened,
+    /// Table 2-C.
+    Reduced,
 }
 
 impl Severity {
-    pub const ALL: [Severity; 2] = [Severity::Normal, Severity::Tightened];
+    pub const ALL: [Severity; 3] = [Severity::Normal, Severity::Tightened, Severity::Reduced];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Normal => "normal",
             Severity::Tightened => "tightened",
+            Severity::Reduced => "reduced",
         }
     }
 
-    /// `normal` or `tightened`, any case, surrounding spaces ignored.
+    /// `normal`, `tightened` or `reduced`, any case, surrounding spaces ignored.
     pub fn parse(raw: &str) -> Result<Severity, SamplingError> {
         let name = raw.trim().to_ascii_lowercase();
         Severity::ALL
@@ -155,6 +158,7 @@ impl Severity {
         match self {
             Severity::Normal => "2-A",
             Severity::Tightened => "2-B",
+            Severity::Reduced => "2-C",
         }
     }
 }
@@ -263,6 +267,26 @@ impl CodeLetter {
         }
     }
 
+    /// The sample size of the letter's row in Table 2-C (reduced inspection):
+    /// rows A, B and C all take 2, and from D on each row takes the normal
+    /// sample of the row two above (D: 3 … R: 800). Row S is only in Table 2-B.
+    pub fn reduced_sample_size(self) -> Option<u32> {
+        match self {
+            CodeLetter::A | CodeLetter::B | CodeLetter::C => Some(2),
+            CodeLetter::S => None,
+            letter => Some(CodeLetter::ALL[letter.row() - 2].sample_size()),
+        }
+    }
+
+    /// The sample size of the letter's row in the master table of `severity`.
+    pub fn sample_size_in(self, severity: Severity) -> Option<u32> {
+        match severity {
+            Severity::Normal if self == CodeLetter::S => None,
+            Severity::Normal | Severity::Tightened => Some(self.sample_size()),
+            Severity::Reduced => self.reduced_sample_size(),
+        }
+    }
+
     fn row(self) -> usize {
         self as usize
     }
@@ -342,6 +366,12 @@ impl Aql {
     /// The AQL as the tables print it (`0.010`, `0.65`, `1.0`, `10`).
     pub fn as_str(self) -> &'static str {
         AQL_COLUMNS[self.column()].1
+    }
+
+    /// The next smaller AQL of the series (one step tighter, clause 9.3.3.2),
+    /// or `None` for 0.010.
+    pub fn one_step_tighter(self) -> Option<Aql> {
+        self.0.checked_sub(1).map(Aql)
     }
 
     fn column(self) -> usize {
@@ -448,6 +478,7 @@ enum Cell {
 // Rows and columns named where an edge of a table breaks its pattern.
 const ROW_A: usize = 0;
 const ROW_R: usize = 15;
+const ROW_Q: usize = 14;
 const ROW_S: usize = 16;
 const COL_0_015: usize = 1;
 const COL_0_025: usize = 2;
@@ -460,6 +491,12 @@ const NORMAL_AC: [u32; 8] = [1, 2, 3, 5, 7, 10, 14, 21];
 /// Table 2-B, the acceptance numbers along the diagonals from the 1/2 plans
 /// on: row + column = 18, 19, …, 24.
 const TIGHTENED_AC: [u32; 7] = [1, 2, 3, 5, 8, 12, 18];
+
+/// Table 2-C, the acceptance numbers along the diagonals from the 1/2 plans
+/// on: row + column = 18, 19, …, 24. Re = Ac + 1 throughout (ISO 2859-1:1999
+/// closed the gaps of the reduced plans, so 6/7 and 8/9 here where Z1.4 has
+/// 5/8 and 7/10).
+const REDUCED_AC: [u32; 7] = [1, 2, 3, 5, 6, 8, 10];
 
 /// ISO 2859-1:1999 Table 2-A — single sampling plans for normal inspection
 /// (master table), rows A … R, columns AQL 0.010 … 10.
@@ -537,10 +574,48 @@ fn tightened_cell(row: usize, column: usize) -> Cell {
     }
 }
 
+/// ISO 2859-1:1999 Table 2-C — single sampling plans for reduced inspection
+/// (master table), rows A … R, columns AQL 0.010 … 10.
+///
+/// The 0/1 plans lie on the same diagonal as in Table 2-A (14), with the
+/// reduced sample sizes; then an ↑ on 15, two ↓ on 16 and 17 (as in Table
+/// 2-B), the plans 1/2, 2/3, 3/4, 5/6, 6/7, 8/9, 10/11 on 18 to 24, and ↑
+/// from 25.
+fn reduced_cell(row: usize, column: usize) -> Cell {
+    // A at 10 is on the ↑ diagonal with no row above; as in Table 2-A the
+    // plan used is the first below, here D's 1/2 (n = 3) — the AQL
+    // Inspector's Rule manual, note 1, sends reduced inspection at A/10 to
+    // code letter C, whose ↓ leads to D.
+    if (row, column) == (ROW_A, COL_10) {
+        return Cell::Down;
+    }
+    // The bottom-left edge: column 0.015's ↓ at R and column 0.025's ↓ at Q
+    // and R would point below the last row. The table prints ↑ there: R at
+    // 0.015 goes to P's 0/1 (n = 315), as the AQL Inspector's Rule's notes for
+    // AQLs below 0.065 say; Q and R at 0.025 are one long ↑ (from P) to N's
+    // 0/1 (n = 200).
+    if (row, column) == (ROW_R, COL_0_015) || (matches!(row, ROW_Q | ROW_R) && column == COL_0_025)
+    {
+        return Cell::Up;
+    }
+    if row > ROW_R {
+        return Cell::Blank;
+    }
+    match row + column {
+        0..=13 => Cell::Down,
+        14 => Cell::Plan(0),
+        15 => Cell::Up,
+        16 | 17 => Cell::Down,
+        diagonal @ 18..=24 => Cell::Plan(REDUCED_AC[diagonal - 18]),
+        _ => Cell::Up,
+    }
+}
+
 fn cell(severity: Severity, row: usize, column: usize) -> Cell {
     match severity {
         Severity::Normal => normal_cell(row, column),
         Severity::Tightened => tightened_cell(row, column),
+        Severity::Reduced => reduced_cell(row, column),
     }
 }
 
@@ -556,8 +631,8 @@ pub struct MasterPlan {
     pub reject: u32,
 }
 
-/// Table 2-A or 2-B (by `severity`) for a code letter and an AQL: the cell's
-/// plan, or the first plan below a ↓ or above an ↑ in the same column.
+/// Table 2-A, 2-B or 2-C (by `severity`) for a code letter and an AQL: the
+/// cell's plan, or the first plan below a ↓ or above an ↑ in the same column.
 pub fn master_plan(
     code_letter: CodeLetter,
     aql: Aql,
@@ -581,12 +656,35 @@ pub fn master_plan(
         aql,
     })?;
     let plan_letter = CodeLetter::ALL[row];
+    let sample_size = plan_letter
+        .sample_size_in(severity)
+        .ok_or(SamplingError::NoPlan {
+            table: severity.table(),
+            code_letter,
+            aql,
+        })?;
     Ok(MasterPlan {
         plan_letter,
-        sample_size: plan_letter.sample_size(),
+        sample_size,
         accept: ac,
         reject: ac + 1,
     })
+}
+
+/// Clause 9.3.3.2 a) 1): the acceptance number the same sample would have had
+/// "if the AQL had been one step tighter" — Table 2-A's cell in the row of
+/// the plan used (`plan_letter`), one AQL column to the left. Only a plan in
+/// that very cell counts, since only it has the same sample size; an arrow
+/// (another sample) or no tighter column gives `None`, which the switching
+/// score treats as "not accepted at the tighter AQL". Every 2-A plan with
+/// Ac ≥ 2 has such a plan beside it (tested below), so `None` never takes a
+/// point from a lot that earned it.
+pub fn accept_one_step_tighter(plan_letter: CodeLetter, aql: Aql) -> Option<u32> {
+    let tighter = aql.one_step_tighter()?;
+    match normal_cell(plan_letter.row(), tighter.column()) {
+        Cell::Plan(ac) => Some(ac),
+        _ => None,
+    }
 }
 
 fn plan_at(severity: Severity, row: usize, column: usize) -> Option<(usize, u32)> {
@@ -616,8 +714,8 @@ pub struct SamplingPlan {
 }
 
 /// ISO 2859-1:1999 clause 10: the single sampling plan for a lot — Table 1's
-/// code letter, then Table 2-A (normal) or 2-B (tightened) for that letter and
-/// the AQL, arrows followed. If the resulting sample size equals or exceeds
+/// code letter, then Table 2-A (normal), 2-B (tightened) or 2-C (reduced) for
+/// that letter and the AQL, arrows followed. If the resulting sample size equals or exceeds
 /// the lot size, every item of the lot is inspected, with the plan's Ac and Re.
 pub fn plan(
     lot_size: u32,
@@ -724,6 +822,57 @@ mod tests {
         "S 3150 | ·     ·     1/2   ·     ·     ·     ·     ·     ·     ·     ·     ·     ·     ·     ·     ·",
     ];
 
+    /// ISO 2859-1:1999 Table 2-C (= GB/T 2828.1-2012 表 2-C), single sampling
+    /// plans for reduced inspection, AQL 0.010 … 10, with the reduced sample
+    /// sizes. NOT ANSI/ASQ Z1.4 / MIL-STD-105E Table II-C, whose plans differ
+    /// and keep gaps between Ac and Re.
+    ///
+    /// Cross-checked, cell by cell, against two public transcriptions:
+    /// 1. the GB/T 2828.1-2012 Table 2-C of an open-source quality-statistics
+    ///    toolkit (TypeScript, `aql.ts`, "表 2-C 放宽检验一次抽样方案"), which
+    ///    lists every cell with its arrow already followed (letter, n, Ac) and
+    ///    records that it was read against the printed standard, including
+    ///    the long ↑ in column 0.025 over P, Q and R. Every cell of this grid,
+    ///    read by `read_table`, gives that transcription's plan; the one
+    ///    exception is the dangling ↑ at A/10, where it gives D's 1/2 — see
+    ///    `TABLE_2C_EDGES`;
+    /// 2. the AQL Inspector's Rule manual (ISO 2859-1:1999 version): its
+    ///    worked example 3 (code letter G, AQL 1.0, reduced: arrows through H
+    ///    to J, n = 32, Ac 1, Re 2 — the ANSI version gives H, n = 20, 0/2),
+    ///    its note for AQLs below 0.065 (reduced, R at 0.015: move to P,
+    ///    n = 315, 0/1) and its note 1 (A at AQL 10: use code letter C). Those
+    ///    cells are asserted again in `table_2c_cells_named_by_the_aql_inspectors_rule`.
+    ///
+    /// A third transcription found (a VB.NET class `Reduce`) lists plans that
+    /// are Table 2-A moved two rows down (7/8, 10/11 on the last diagonals);
+    /// it contradicts both sources above on G/1.0 and R/0.015, so it was not
+    /// followed.
+    #[rustfmt::skip]
+    const TABLE_2C: [&str; 16] = [
+        //       0.010 0.015 0.025 0.040 0.065 0.10  0.15  0.25  0.40  0.65  1.0   1.5   2.5   4.0   6.5   10
+        "A   2 | ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑",
+        "B   2 | ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓",
+        "C   2 | ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓",
+        "D   3 | ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2",
+        "E   5 | ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3",
+        "F   8 | ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4",
+        "G  13 | ↓     ↓     ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4   5/6",
+        "H  20 | ↓     ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4   5/6   6/7",
+        "J  32 | ↓     ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4   5/6   6/7   8/9",
+        "K  50 | ↓     ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4   5/6   6/7   8/9   10/11",
+        "L  80 | ↓     ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4   5/6   6/7   8/9   10/11 ↑",
+        "M 125 | ↓     ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4   5/6   6/7   8/9   10/11 ↑     ↑",
+        "N 200 | ↓     ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4   5/6   6/7   8/9   10/11 ↑     ↑     ↑",
+        "P 315 | ↓     0/1   ↑     ↓     ↓     1/2   2/3   3/4   5/6   6/7   8/9   10/11 ↑     ↑     ↑     ↑",
+        "Q 500 | 0/1   ↑     ↑     ↓     1/2   2/3   3/4   5/6   6/7   8/9   10/11 ↑     ↑     ↑     ↑     ↑",
+        "R 800 | ↑     ↑     ↑     1/2   2/3   3/4   5/6   6/7   8/9   10/11 ↑     ↑     ↑     ↑     ↑     ↑",
+    ];
+
+    /// Table 2-C's one arrow with nothing where it points: A at AQL 10 is an ↑
+    /// with no row above. Both transcriptions use the first plan below in the
+    /// column, D's 1/2 (n = 3).
+    const TABLE_2C_EDGES: [Edge; 1] = [("A", "10", ("D", 3, 1, 2))];
+
     /// ISO 2859-1:1999 Table 1 (= ANSI/ASQ Z1.4 Table I, MIL-STD-105E Table
     /// I): lot size from, to, then the letters for S-1 S-2 S-3 S-4 I II III.
     #[rustfmt::skip]
@@ -802,9 +951,10 @@ mod tests {
         for (r, row) in rows.iter().enumerate() {
             let letter = CodeLetter::parse(row.letter).expect("a code letter");
             assert_eq!(
-                letter.sample_size(),
-                row.sample_size,
-                "sample size of {letter}"
+                letter.sample_size_in(severity),
+                Some(row.sample_size),
+                "sample size of {letter} in Table {}",
+                severity.table()
             );
             for (column, aql_text) in AQL_HEADER.iter().enumerate() {
                 let aql = Aql::parse(aql_text).expect("a table AQL");
@@ -843,9 +993,153 @@ mod tests {
     }
 
     #[test]
+    fn table_2c_every_code_letter_and_aql() {
+        // ISO 2859-1:1999 Table 2-C, all 16 × 16 cells for AQL 0.010 … 10.
+        check_master_table(Severity::Reduced, &TABLE_2C, &TABLE_2C_EDGES);
+    }
+
+    #[test]
+    fn table_2c_has_no_gap_between_ac_and_re() {
+        // The 1999 edition's reduced plans: Re = Ac + 1 in every cell, unlike
+        // Z1.4's 0/2, 1/3, 1/4, 2/5, 3/6, 5/8, 7/10, 10/13.
+        for line in TABLE_2C {
+            for cell in line.split_once('|').unwrap().1.split_whitespace() {
+                if let Some((ac, re)) = cell_plan(cell) {
+                    assert_eq!(re, ac + 1, "{cell} in {line}");
+                }
+            }
+        }
+        for letter in CodeLetter::ALL {
+            for aql in Aql::ALL {
+                if let Ok(p) = master_plan(letter, aql, Severity::Reduced) {
+                    assert_eq!(p.reject, p.accept + 1);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn table_2c_cells_named_by_the_aql_inspectors_rule() {
+        let read = |letter: CodeLetter, a: &str| {
+            let p = master_plan(letter, aql(a), Severity::Reduced).unwrap();
+            (p.plan_letter, p.sample_size, p.accept, p.reject)
+        };
+        // Example 3 (ISO version): G at 1.0 → arrows through H to J, n = 32, 1/2.
+        assert_eq!(read(CodeLetter::G, "1.0"), (CodeLetter::J, 32, 1, 2));
+        // Notes for AQLs below 0.065: reduced, R at 0.015 → P, n = 315, 0/1.
+        assert_eq!(read(CodeLetter::R, "0.015"), (CodeLetter::P, 315, 0, 1));
+        // Note 1: A at 10 → code letter C, whose ↓ leads to D's 1/2 (n = 3).
+        assert_eq!(read(CodeLetter::A, "10"), read(CodeLetter::C, "10"));
+        assert_eq!(read(CodeLetter::A, "10"), (CodeLetter::D, 3, 1, 2));
+        // The long ↑ of column 0.025: P, Q and R all use N's 0/1 (n = 200).
+        for letter in [CodeLetter::P, CodeLetter::Q, CodeLetter::R] {
+            assert_eq!(read(letter, "0.025"), (CodeLetter::N, 200, 0, 1));
+        }
+        // Row S exists only in Table 2-B.
+        assert!(master_plan(CodeLetter::S, aql("0.025"), Severity::Reduced).is_err());
+    }
+
+    #[test]
+    fn reduced_sample_sizes_per_code_letter() {
+        // Table 2-C's sample size column.
+        let expected = [
+            ("A", 2),
+            ("B", 2),
+            ("C", 2),
+            ("D", 3),
+            ("E", 5),
+            ("F", 8),
+            ("G", 13),
+            ("H", 20),
+            ("J", 32),
+            ("K", 50),
+            ("L", 80),
+            ("M", 125),
+            ("N", 200),
+            ("P", 315),
+            ("Q", 500),
+            ("R", 800),
+        ];
+        for (name, n) in expected {
+            let letter = CodeLetter::parse(name).unwrap();
+            assert_eq!(letter.reduced_sample_size(), Some(n), "{name}");
+            assert_eq!(letter.sample_size_in(Severity::Reduced), Some(n));
+        }
+        assert_eq!(CodeLetter::S.reduced_sample_size(), None);
+        assert_eq!(CodeLetter::S.sample_size_in(Severity::Normal), None);
+        assert_eq!(
+            CodeLetter::S.sample_size_in(Severity::Tightened),
+            Some(3150)
+        );
+    }
+
+    #[test]
+    fn reduced_plan_for_a_lot_uses_the_reduced_sample() {
+        // Lot 1 000 at level II is J; Table 2-C, J at 2.5 is 3/4 with n = 32
+        // (normal: 80, 5/6; tightened: 80, 3/4).
+        let p = plan(1_000, InspectionLevel::II, aql("2.5"), Severity::Reduced).unwrap();
+        assert_eq!(
+            (p.code_letter, p.plan_letter),
+            (CodeLetter::J, CodeLetter::J)
+        );
+        assert_eq!((p.sample_size, p.accept, p.reject), (32, 3, 4));
+        // Lot 2 at level II is A; A at 6.5 is 0/1 with n = 2: the whole lot.
+        let p = plan(2, InspectionLevel::II, aql("6.5"), Severity::Reduced).unwrap();
+        assert_eq!((p.sample_size, p.hundred_percent), (2, true));
+    }
+
+    #[test]
+    fn one_step_tighter_is_the_next_smaller_aql() {
+        assert_eq!(aql("2.5").one_step_tighter(), Some(aql("1.5")));
+        assert_eq!(aql("10").one_step_tighter(), Some(aql("6.5")));
+        assert_eq!(aql("0.015").one_step_tighter(), Some(aql("0.010")));
+        assert_eq!(aql("0.010").one_step_tighter(), None);
+    }
+
+    #[test]
+    fn every_normal_plan_with_ac_two_or_more_has_a_tighter_plan_with_the_same_sample() {
+        // Clause 9.3.3.2 a) 1) compares the same sample against the AQL one
+        // step tighter; in Table 2-A that cell is always a plan in the same row.
+        let mut checked = 0;
+        for letter in CodeLetter::ALL {
+            for a in Aql::ALL {
+                let Ok(p) = master_plan(letter, a, Severity::Normal) else {
+                    continue;
+                };
+                if p.accept < 2 {
+                    continue;
+                }
+                let tighter = accept_one_step_tighter(p.plan_letter, a)
+                    .unwrap_or_else(|| panic!("{letter} at {a}: no tighter plan"));
+                assert!(tighter < p.accept, "{letter} at {a}");
+                let same_row = master_plan(
+                    p.plan_letter,
+                    a.one_step_tighter().unwrap(),
+                    Severity::Normal,
+                )
+                .unwrap();
+                assert_eq!(
+                    (same_row.plan_letter, same_row.accept),
+                    (p.plan_letter, tighter)
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 60, "{checked}");
+        // J at 2.5 (80, 5/6) one step tighter is J at 1.5: 3/4.
+        assert_eq!(accept_one_step_tighter(CodeLetter::J, aql("2.5")), Some(3));
+        // An arrow one step tighter (H at 0.40 is ↑): no plan with this sample.
+        assert_eq!(accept_one_step_tighter(CodeLetter::H, aql("0.65")), None);
+        assert_eq!(accept_one_step_tighter(CodeLetter::Q, aql("0.010")), None);
+    }
+
+    #[test]
     fn transcriptions_have_no_arrow_pointing_at_nothing_except_the_noted_edge() {
-        for (table, expected_dangling) in [(&TABLE_2A[..], vec![(0, 15)]), (&TABLE_2B[..], vec![])]
-        {
+        for (table, expected_dangling) in [
+            (&TABLE_2A[..], vec![(0, 15)]),
+            (&TABLE_2B[..], vec![]),
+            (&TABLE_2C[..], vec![(0, 15)]),
+        ] {
             let rows = rows(table);
             let mut dangling = Vec::new();
             for r in 0..rows.len() {
@@ -1090,16 +1384,16 @@ mod tests {
     }
 
     #[test]
-    fn severities_parse_and_reduced_is_refused() {
+    fn severities_parse_including_reduced() {
         assert_eq!(Severity::parse("normal"), Ok(Severity::Normal));
         assert_eq!(Severity::parse(" Tightened "), Ok(Severity::Tightened));
+        assert_eq!(Severity::parse("REDUCED"), Ok(Severity::Reduced));
         for s in Severity::ALL {
             assert_eq!(Severity::parse(s.as_str()), Ok(s));
         }
-        let err = Severity::parse("reduced").unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("reduced inspection is not supported"));
+        assert_eq!(Severity::Reduced.table(), "2-C");
+        let err = Severity::parse("skip-lot").unwrap_err();
+        assert!(err.to_string().contains("normal, tightened or reduced"));
         assert!(CodeLetter::parse("I").is_err());
     }
 }

@@ -322,3 +322,44 @@ pub async fn resume(
     let view = db::run(&pool, move |c| switching::resume(c, &who, &id, &reason)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"enabled": true, "reason": "产线稳定，质量部批准放宽检验"}))]
+pub struct SetReducedApproval {
+    /// true: production is at a steady rate and the responsible authority
+    /// finds reduced inspection desirable (ISO 2859-1 clause 9.3.3.1 b, c);
+    /// false: withdrawn — production irregular or delayed, or other
+    /// conditions warrant normal inspection (clause 9.3.4 b, c).
+    pub enabled: bool,
+    /// Why: what was checked, or what changed.
+    pub reason: String,
+}
+
+/// Approve or withdraw reduced inspection for a SKU (its merchant × SKU).
+/// With the approval, normal inspection switches to reduced once the
+/// switching score reaches 30 (at once if it already has); withdrawing it
+/// reinstates normal inspection. Recorded with who and when.
+#[utoipa::path(
+    tag = "inspection",
+    params(("id" = String, Path, description = "SKU id")),
+    request_body = SetReducedApproval,
+    responses((status = 200, body = SwitchingView))
+)]
+#[post("/skus/{id}/inspection-switching/reduced-approval")]
+pub async fn reduced_approval(
+    who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+    body: Json<SetReducedApproval>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.into_principal();
+    let body = body.into_inner();
+    let reason = parse_text(&body.reason, MAX_NOTES).map_err(|m| AppError::field("reason", m))?;
+    let enabled = body.enabled;
+    let view = db::run(&pool, move |c| {
+        switching::set_reduced_approval(c, &who, &id, enabled, &reason)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

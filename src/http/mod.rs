@@ -127,6 +127,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(inspections::disposition)
                 .service(inspections::switching_state)
                 .service(inspections::resume)
+                .service(inspections::reduced_approval)
                 .service(reports::inspections)
                 .service(reports::quality)
                 .service(templates::create_template)

@@ -17,7 +17,7 @@ pub struct PlanQuery {
     pub level: Option<String>,
     /// One of the preferred AQLs 0.010 … 10.
     pub aql: String,
-    /// normal or tightened (default normal).
+    /// normal (Table 2-A), tightened (2-B) or reduced (2-C); default normal.
     pub severity: Option<String>,
 }
 
@@ -25,9 +25,10 @@ pub struct PlanQuery {
 pub struct PlanAnswer {
     /// ISO 2859-1 Table 1's sample size code letter.
     pub code_letter: String,
-    /// The letter whose plan is used, after following an arrow of Table 2-A/2-B.
+    /// The letter whose plan is used, after following an arrow of Table 2-A/2-B/2-C.
     pub plan_letter: String,
-    /// Units to inspect; equals `lot_size` when the plan calls for 100% inspection.
+    /// Units to inspect (Table 2-C's reduced sample sizes for reduced); equals
+    /// `lot_size` when the plan calls for 100% inspection.
     pub sample_size: u32,
     /// Ac: accept with at most this many nonconforming units.
     pub accept: u32,

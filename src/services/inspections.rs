@@ -83,7 +83,8 @@ pub struct Inspection {
     pub status: InspectionStatus,
     /// ISO 2859-1 inspection level (S1..S4, I, II, III).
     pub level: String,
-    /// normal (Table 2-A) or tightened (Table 2-B), from the SKU's history.
+    /// normal (Table 2-A), tightened (Table 2-B) or reduced (Table 2-C), from
+    /// the SKU's switching state.
     pub severity: String,
     /// `lot`: the whole lot; `added_units`: the units a later delivery
     /// added to the accepted lot (then `lot_size` is their number).

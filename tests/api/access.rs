@@ -499,6 +499,19 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin"],
             success: 409,
         },
+        // Staff approve reduced inspection (ISO 2859-1 clause 9.3.3.1); the
+        // merchant, whose goods are inspected, cannot.
+        Endpoint {
+            method: "POST",
+            path: format!(
+                "/api/v1/skus/{}/inspection-switching/reduced-approval",
+                f.sku_id
+            ),
+            template: "/api/v1/skus/{id}/inspection-switching/reduced-approval",
+            body: Some(json!({"enabled": true, "reason": "产线稳定，质量部批准"})),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
         Endpoint {
             method: "GET",
             path: "/api/v1/sampling-plan?lot_size=1000&aql=2.5".into(),

@@ -1,5 +1,5 @@
 //! `GET /api/v1/sampling-plan` over HTTP. Every cell of ISO 2859-1 Tables 1,
-//! 2-A and 2-B is tested in `src/domain/sampling.rs`; here, that the endpoint
+//! 2-A, 2-B and 2-C is tested in `src/domain/sampling.rs`; here, that the endpoint
 //! answers with them, including an arrow and 100% inspection.
 
 use serde_json::json;
@@ -71,6 +71,39 @@ async fn sampling_plans_follow_iso_2859_1(app: TestApp) {
         .await
         .ok(200);
     assert!(tightened["accept"].as_u64().unwrap() < 5, "{tightened}");
+    // Table 2-C: J's reduced sample is 32, and J at AQL 2.5 is Ac 3, Re 4.
+    let reduced = app
+        .get(
+            "/api/v1/sampling-plan?lot_size=1000&aql=2.5&severity=reduced",
+            &carrier_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        (
+            reduced["severity"].clone(),
+            reduced["sample_size"].clone(),
+            reduced["accept"].clone(),
+            reduced["reject"].clone()
+        ),
+        (json!("reduced"), json!(32), json!(3), json!(4))
+    );
+    // Table 2-C: G at AQL 1.0 is ↓ past H to J's 1/2 (n = 32); lot 125 at III is G.
+    let arrow = app
+        .get(
+            "/api/v1/sampling-plan?lot_size=125&level=III&aql=1.0&severity=reduced",
+            &app.admin_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(
+        (arrow["code_letter"].clone(), arrow["plan_letter"].clone()),
+        (json!("G"), json!("J"))
+    );
+    assert_eq!(
+        (arrow["sample_size"].clone(), arrow["accept"].clone()),
+        (json!(32), json!(1))
+    );
 }
 
 async fn bad_sampling_parameters_are_refused(app: TestApp) {
@@ -78,7 +111,7 @@ async fn bad_sampling_parameters_are_refused(app: TestApp) {
         ("lot_size=0&aql=2.5", "lot_size"),
         ("lot_size=100&aql=3.0", "aql"),
         ("lot_size=100&aql=2.5&level=IV", "level"),
-        ("lot_size=100&aql=2.5&severity=reduced", "severity"),
+        ("lot_size=100&aql=2.5&severity=skip-lot", "severity"),
     ];
     for (query, field) in cases {
         let problem = app
