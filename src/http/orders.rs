@@ -7,11 +7,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{Caller, StaffOrMerchant};
 use super::body::{Json, JsonValue};
 use super::catalog::acting_merchant;
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::access::Principal;
-use crate::domain::orders::{check_order, RawOrder, MAX_BULK};
-use crate::error::{AppError, FieldError};
+use crate::domain::orders::{check_order, RawOrder, CHANNELS, MAX_BULK};
+use crate::domain::time::parse_instant;
+use crate::error::{check_field, validated, AppError, FieldError};
 use crate::services::order_queue::OrderQueue;
 use crate::services::orders::{self, Incoming, IngestResult, Order, OrderFilter, Outcome, Valid};
 
@@ -263,41 +265,72 @@ pub async fn get_order(
 pub struct OrderQuery {
     /// reserved, backordered or cancelled.
     pub status: Option<String>,
+    /// The live session's name, exactly as pushed (trimmed).
     pub live_session: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
+    /// The order's id in its channel: how a merchant finds its own order.
+    pub external_id: Option<String>,
+    /// douyin, kuaishou, taobao_live, wechat_channels or other.
+    pub channel: Option<String>,
+    /// Orders that arrived at or after: an RFC 3339 time or a date (UTC).
+    pub from: Option<String>,
+    /// Orders that arrived before: an RFC 3339 time or a date (UTC).
+    pub to: Option<String>,
+}
+
+impl OrderQuery {
+    fn parse(self) -> Result<OrderFilter, AppError> {
+        let mut errors = Vec::new();
+        if let Some(s) = &self.status {
+            if !["reserved", "backordered", "cancelled"].contains(&s.as_str()) {
+                errors.push(FieldError::new(
+                    "status",
+                    "must be reserved, backordered or cancelled",
+                ));
+            }
+        }
+        if let Some(c) = &self.channel {
+            if !CHANNELS.contains(&c.as_str()) {
+                errors.push(FieldError::new(
+                    "channel",
+                    format!("must be one of {}", CHANNELS.join(", ")),
+                ));
+            }
+        }
+        // Stored trimmed (check_order), so looked up trimmed.
+        let text =
+            |raw: Option<String>| raw.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let mut instant = |field: &str, raw: Option<String>| {
+            raw.and_then(|r| check_field(&mut errors, field, parse_instant(&r)))
+        };
+        let from = instant("from", self.from);
+        let to = instant("to", self.to);
+        if let (Some(from), Some(to)) = (from, to) {
+            if from >= to {
+                errors.push(FieldError::new("to", "must be after from"));
+            }
+        }
+        validated(errors)?;
+        Ok(OrderFilter {
+            status: self.status,
+            live_session: text(self.live_session),
+            external_id: text(self.external_id),
+            channel: self.channel,
+            from,
+            to,
+        })
+    }
 }
 
 /// Orders in the order they arrived; a merchant's own.
-#[utoipa::path(tag = "orders", params(OrderQuery), responses((status = 200, body = ItemList<Order>)))]
+#[utoipa::path(tag = "orders", params(PageQuery, OrderQuery), responses((status = 200, body = ItemList<Order>)))]
 #[get("/orders")]
 pub async fn list(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<OrderQuery>,
+    query: ListQuery<OrderQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let q = query.into_inner();
-    let page = PageQuery {
-        cursor: q.cursor,
-        limit: q.limit,
-    }
-    .parse()?;
-    let status = q.status.filter(|s| !s.is_empty());
-    if let Some(s) = &status {
-        if !["reserved", "backordered", "cancelled"].contains(&s.as_str()) {
-            return Err(AppError::field(
-                "status",
-                "must be reserved, backordered or cancelled",
-            ));
-        }
-    }
-    let filter = OrderFilter {
-        status,
-        live_session: q.live_session.filter(|s| !s.is_empty()),
-    };
+    let (page, filter) = (query.page, query.filter.parse()?);
     let found = db::run(&pool, move |c| orders::list(c, &who, filter, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }

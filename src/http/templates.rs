@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::inspection::DefectClass;
@@ -202,27 +203,21 @@ pub async fn create_template(
 pub struct TemplateQuery {
     /// Only templates of this category.
     pub category: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// List inspection templates in id order, optionally of one category.
-#[utoipa::path(tag = "inspection", params(TemplateQuery), responses((status = 200, body = ItemList<InspectionTemplate>)))]
+#[utoipa::path(tag = "inspection", params(PageQuery, TemplateQuery), responses((status = 200, body = ItemList<InspectionTemplate>)))]
 #[get("/inspection-templates")]
 pub async fn list_templates(
     _who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<TemplateQuery>,
+    query: ListQuery<TemplateQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let page = PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
-    }
-    .parse()?;
-    let category = query.category.filter(|c| !c.trim().is_empty());
+    let page = query.page;
+    let category = match query.filter.category {
+        Some(c) => Some(parse_code(&c).map_err(|m| AppError::field("category", m))?),
+        None => None,
+    };
     let found = db::run(&pool, move |c| catalog::list_templates(c, category, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }

@@ -92,10 +92,18 @@ pub fn create_sku(conn: &mut AnyConnection, who: &Principal, new: NewSku) -> Res
     })
 }
 
+/// What `GET /skus` may be narrowed to; values already parsed.
+#[derive(Debug, Default)]
+pub struct SkuFilter {
+    pub merchant_id: Option<String>,
+    pub code: Option<String>,
+    pub gtin: Option<String>,
+}
+
 pub fn list_skus(
     conn: &mut AnyConnection,
     who: &Principal,
-    merchant_id: Option<String>,
+    filter: SkuFilter,
     page: &PageRequest,
 ) -> Result<Page<Sku>, AppError> {
     let mut query = skus::table
@@ -109,8 +117,14 @@ pub fn list_skus(
     if let Some(own) = &who.merchant_id {
         query = query.filter(skus::merchant_id.eq(own));
     }
-    if let Some(merchant_id) = merchant_id {
+    if let Some(merchant_id) = filter.merchant_id {
         query = query.filter(skus::merchant_id.eq(merchant_id));
+    }
+    if let Some(code) = filter.code {
+        query = query.filter(skus::code.eq(code));
+    }
+    if let Some(gtin) = filter.gtin {
+        query = query.filter(skus::gtin.eq(gtin));
     }
     let rows = query.load(conn)?;
     Ok(Page::from_rows(rows, page, |s| &s.id))

@@ -1093,6 +1093,12 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order,
 pub struct OrderFilter {
     pub status: Option<String>,
     pub live_session: Option<String>,
+    pub external_id: Option<String>,
+    pub channel: Option<String>,
+    /// Arrived at or after.
+    pub from: Option<NaiveDateTime>,
+    /// Arrived before.
+    pub to: Option<NaiveDateTime>,
 }
 
 /// Orders by id (= time of ingest); a merchant's own.
@@ -1118,6 +1124,18 @@ pub fn list(
     }
     if let Some(session) = filter.live_session {
         query = query.filter(orders::live_session.eq(session));
+    }
+    if let Some(external_id) = filter.external_id {
+        query = query.filter(orders::external_id.eq(external_id));
+    }
+    if let Some(channel) = filter.channel {
+        query = query.filter(orders::channel.eq(channel));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(orders::created_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(orders::created_at.lt(to));
     }
     let rows: Vec<OrderRow> = query.load(conn)?;
     let items = to_orders(conn, rows)?;
