@@ -445,7 +445,7 @@ fn conflict(external_id: String, key: &Key, existing: &str) -> IngestResult {
         external_id,
         AppError::Conflict(format!(
             "order {} of channel {} was pushed before with a different body (order {existing}); \
-             a retry must repeat the order exactly",
+             a retry must repeat the same order (the same lines, quantities and address)",
             key.2, key.1
         )),
     )
