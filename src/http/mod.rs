@@ -20,6 +20,7 @@ pub mod sampling;
 pub mod storage;
 pub mod templates;
 pub mod tokens;
+pub mod wire;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};

@@ -474,6 +474,8 @@ async fn a_malformed_url_is_a_400_problem(app: TestApp) {
         b"/api/v1/orders?live_session=%FF",
         b"/api/v1/orders?live_session=%",
         b"/api/v1/orders?%zz=1",
+        // Raw bytes that are not UTF-8, unencoded on the wire.
+        b"/api/v1/orders?live_session=\xff\xfe",
     ] {
         let shown = String::from_utf8_lossy(target).into_owned();
         let (status, content_type, body) = raw_get(&app, target, &floor.merchant_token).await;
