@@ -21,9 +21,10 @@ use std::io;
 use std::net::TcpListener;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use actix_http::error::DispatchError;
-use actix_http::HttpService;
+use actix_http::{HttpService, KeepAlive};
 use actix_service::{fn_service, map_config, ServiceFactoryExt};
 use actix_web::dev::{AppConfig, Server};
 use actix_web::rt::net::TcpStream;
@@ -35,15 +36,35 @@ use super::AppState;
 /// through [`Utf8RequestLine`]. SIGINT and SIGTERM stop it gracefully
 /// (actix-server's own signal handling, as under `HttpServer`).
 pub fn serve(listener: TcpListener, workers: usize, state: AppState) -> io::Result<Server> {
-    Ok(Server::build()
+    let builder = Server::build();
+    // Keep-alive connections close when a graceful shutdown starts, rather
+    // than hold it up until the shutdown timeout (as HttpServer wires it).
+    let shutdown = builder.graceful_shutdown_signal();
+    Ok(builder
         .workers(workers)
         .listen("depot", listener, move || {
             let app = super::app(state.clone());
+            let shutdown = shutdown.clone();
             fn_service(|io: TcpStream| async move {
                 let peer = io.peer_addr().ok();
                 Ok::<_, DispatchError>((Utf8RequestLine::new(io), peer))
             })
-            .and_then(HttpService::build().h1(map_config(app, |_| AppConfig::default())))
+            // actix-web's HttpServer defaults: a second to finish writing
+            // an answer before the connection is dropped (so a 413 sent
+            // before the whole body was read still reaches the client),
+            // half-closed connections allowed.
+            .and_then(
+                HttpService::build()
+                    .graceful_shutdown_signal(move || {
+                        let signal = shutdown.clone();
+                        async move { signal.notified().await }
+                    })
+                    .keep_alive(KeepAlive::default())
+                    .client_request_timeout(Duration::from_secs(5))
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .h1_allow_half_closed(true)
+                    .h1(map_config(app, |_| AppConfig::default())),
+            )
         })?
         .run())
 }
