@@ -235,8 +235,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Utf8RequestLine<IO> {
             if read.filled().is_empty() {
                 return Poll::Ready(Ok(())); // end of stream
             }
-            let filled = read.filled().to_vec();
-            this.rewrite(&filled);
+            this.rewrite(read.filled());
         }
         let n = (this.pending.len() - this.handed).min(buf.remaining());
         buf.put_slice(&this.pending[this.handed..this.handed + n]);
