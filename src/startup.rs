@@ -5,7 +5,6 @@
 use std::net::TcpListener;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::HttpServer;
 
 use crate::config::Config;
 use crate::db::{self, DbPool};
@@ -56,11 +55,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind).map_err(bind_error)?;
         let port = listener.local_addr().map_err(bind_error)?.port();
         let state = AppState::new(pool, config.data_dir.clone());
-        let server = HttpServer::new(move || http::app(state.clone()))
-            .workers(config.workers)
-            .listen(listener)
-            .map_err(bind_error)?
-            .run();
+        let server = http::wire::serve(listener, config.workers, state).map_err(bind_error)?;
         Ok(Application { server, port })
     }
 

@@ -333,6 +333,8 @@ diesel::table! {
         line_no -> Integer,
         sku_id -> Text,
         qty -> BigInt,
+        /// JSON array of the merchant's line references merged into the line.
+        line_refs -> Nullable<Text>,
     }
 }
 

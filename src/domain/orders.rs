@@ -40,6 +40,8 @@ pub struct RawOrder {
     pub postcode: Option<String>,
     /// (sku code, qty).
     pub lines: Vec<(String, i64)>,
+    /// The merchant's reference of each line (`line_ref`), if it gave one.
+    pub line_refs: Vec<Option<String>>,
 }
 
 /// An order whose fields are valid.
@@ -55,12 +57,57 @@ pub struct CheckedOrder {
     pub city: String,
     pub province: String,
     pub postcode: Option<String>,
+    /// One line per SKU, in the order each SKU first appears: (sku code, qty).
+    /// Lines that named the same SKU are merged (a gift and a paid item).
     pub lines: Vec<(String, i64)>,
+    /// Per merged line: the merchant's references of the lines merged into it.
+    pub line_refs: Vec<Vec<String>>,
+    /// Per merged line: the index of the first pushed line it came from, so
+    /// that an error about it names the line the caller sent.
+    pub line_inputs: Vec<usize>,
 }
 
 impl CheckedOrder {
     pub fn units(&self) -> i64 {
         self.lines.iter().map(|(_, q)| q).sum()
+    }
+
+    /// The hash that tells a retry from a different order under the same
+    /// key: SHA-256 of the order as depot understood it — normalized phone
+    /// and postcode, trimmed text, absent and blank optional fields alike,
+    /// merged lines sorted by SKU code with their references sorted — so a
+    /// retry that spells the same order differently (`+86 139 0000 0001`
+    /// for `13900000001`, the two lines of one SKU the other way round) is
+    /// a duplicate, while any change of meaning is not. One small JSON
+    /// array serialized and hashed per order: cheap next to the insert.
+    pub fn meaning_hash(&self) -> String {
+        let mut lines: Vec<(&str, i64, Vec<&str>)> = self
+            .lines
+            .iter()
+            .zip(&self.line_refs)
+            .map(|((code, qty), refs)| {
+                let mut refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+                refs.sort_unstable();
+                (code.as_str(), *qty, refs)
+            })
+            .collect();
+        lines.sort_unstable();
+        let canonical = serde_json::json!([
+            1, // the version of this layout
+            self.channel,
+            self.external_id,
+            self.live_session,
+            self.carrier_code,
+            self.name,
+            self.phone,
+            self.address,
+            self.city,
+            self.province,
+            self.postcode,
+            lines,
+        ]);
+        let digest = Sha256::digest(canonical.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 
@@ -141,20 +188,68 @@ pub fn check_order(raw: RawOrder, prefix: &str) -> Result<CheckedOrder, Vec<Fiel
     if raw.lines.is_empty() || raw.lines.len() > MAX_LINES {
         field("lines", format!("must have 1 to {MAX_LINES} lines"));
     }
-    let mut lines = Vec::with_capacity(raw.lines.len());
+    let mut lines: Vec<(String, i64)> = Vec::with_capacity(raw.lines.len());
+    let mut line_refs: Vec<Vec<String>> = Vec::with_capacity(raw.lines.len());
+    let mut line_inputs: Vec<usize> = Vec::with_capacity(raw.lines.len());
+    let mut refs_seen: Vec<String> = Vec::new();
     for (i, (sku, qty)) in raw.lines.iter().enumerate() {
-        match parse_code(sku) {
-            Ok(code) if lines.iter().any(|(c, _)| *c == code) => {
-                field(&format!("lines[{i}].sku_code"), "appears twice".into())
-            }
-            Ok(code) => lines.push((code, *qty)),
-            Err(m) => field(&format!("lines[{i}].sku_code"), m),
-        }
-        if !(1..=MAX_LINE_QTY).contains(qty) {
+        let qty_ok = (1..=MAX_LINE_QTY).contains(qty);
+        if !qty_ok {
             field(
                 &format!("lines[{i}].qty"),
                 format!("must be a whole number from 1 to {MAX_LINE_QTY}"),
             );
+        }
+        let line_ref = match raw.line_refs.get(i).cloned().flatten() {
+            Some(r) => match parse_text(&r, 64) {
+                Ok(r) if refs_seen.contains(&r) => {
+                    field(
+                        &format!("lines[{i}].line_ref"),
+                        format!("{r} names another line of this order too"),
+                    );
+                    None
+                }
+                Ok(r) => {
+                    refs_seen.push(r.clone());
+                    Some(r)
+                }
+                Err(m) => {
+                    field(&format!("lines[{i}].line_ref"), m);
+                    None
+                }
+            },
+            None => None,
+        };
+        let code = match parse_code(sku) {
+            Ok(code) => code,
+            Err(m) => {
+                field(&format!("lines[{i}].sku_code"), m);
+                continue;
+            }
+        };
+        // Live-commerce platforms send a gift and the paid item as two lines
+        // of one SKU: they are one line to pick, with both references kept.
+        match lines.iter().position(|(c, _)| *c == code) {
+            Some(at) => {
+                let merged = lines[at].1 + qty;
+                if qty_ok && merged > MAX_LINE_QTY {
+                    field(
+                        &format!("lines[{i}].qty"),
+                        format!(
+                            "with lines[{}] of the same SKU makes {merged} units; \
+                             at most {MAX_LINE_QTY} of one SKU",
+                            line_inputs[at]
+                        ),
+                    );
+                }
+                lines[at].1 = merged;
+                line_refs[at].extend(line_ref);
+            }
+            None => {
+                lines.push((code, *qty));
+                line_refs.push(line_ref.into_iter().collect());
+                line_inputs.push(i);
+            }
         }
     }
     if !errors.is_empty() {
@@ -172,6 +267,8 @@ pub fn check_order(raw: RawOrder, prefix: &str) -> Result<CheckedOrder, Vec<Fiel
         province,
         postcode,
         lines,
+        line_refs,
+        line_inputs,
     })
 }
 
@@ -208,15 +305,6 @@ pub fn parse_postcode(raw: &str) -> Result<String, String> {
     }
 }
 
-/// The hash that tells a retry from a different order under the same key:
-/// SHA-256 of the order's JSON with object keys sorted (serde_json's map is
-/// ordered), so whitespace and key order do not matter but every value does.
-pub fn body_hash(order: &serde_json::Value) -> String {
-    let canonical = serde_json::to_string(order).unwrap_or_default();
-    let digest = Sha256::digest(canonical.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Reserves an order's lines against the stock left in `stock` (sellable
 /// candidates per SKU id), FEFO per line: all lines or none. On success the
 /// allocations are taken out of `stock` and returned per line (line index,
@@ -228,7 +316,7 @@ pub fn reserve_order(
     let mut taken: Vec<(usize, Allocation)> = Vec::new();
     for (i, (sku_id, qty)) in lines.iter().enumerate() {
         let candidates = stock.get(sku_id)?;
-        // Two lines never name the same SKU (check_order), so each line plans
+        // Two lines never name the same SKU (check_order merges them), so each line plans
         // against the SKU's stock as it stands.
         match fefo(candidates, *qty) {
             Ok(allocations) => taken.extend(allocations.into_iter().map(|a| (i, a))),
@@ -266,6 +354,7 @@ mod tests {
             province: "Zhejiang".into(),
             postcode: Some("310000".into()),
             lines: vec![("TEA".into(), 1)],
+            line_refs: vec![],
         }
     }
 
@@ -299,7 +388,6 @@ mod tests {
                 "orders[2].ship_to.phone",
                 "orders[2].ship_to.postcode",
                 "orders[2].lines[0].qty",
-                "orders[2].lines[1].sku_code",
                 "orders[2].lines[1].qty",
             ]
         );
@@ -319,13 +407,91 @@ mod tests {
     }
 
     #[test]
-    fn the_hash_ignores_key_order_and_space_but_not_values() {
-        let a: serde_json::Value = serde_json::from_str(r#"{"a": 1, "b": [1, 2]}"#).unwrap();
-        let b: serde_json::Value = serde_json::from_str(r#"{"b":[1,2],"a":1}"#).unwrap();
-        let c: serde_json::Value = serde_json::from_str(r#"{"b":[2,1],"a":1}"#).unwrap();
-        assert_eq!(body_hash(&a), body_hash(&b));
-        assert_ne!(body_hash(&a), body_hash(&c));
-        assert_eq!(body_hash(&a).len(), 64);
+    fn lines_of_one_sku_are_merged_keeping_their_references() {
+        let gift_and_paid = RawOrder {
+            lines: vec![("TEA".into(), 1), ("CUP".into(), 2), ("TEA".into(), 1)],
+            line_refs: vec![Some("paid-1".into()), None, Some("gift-1".into())],
+            ..raw()
+        };
+        let order = check_order(gift_and_paid, "").unwrap();
+        assert_eq!(order.lines, vec![("TEA".into(), 2), ("CUP".into(), 2)]);
+        assert_eq!(
+            order.line_refs,
+            vec![vec!["paid-1".to_string(), "gift-1".to_string()], vec![]]
+        );
+        assert_eq!(order.line_inputs, vec![0, 1]);
+        assert_eq!(order.units(), 4);
+    }
+
+    #[test]
+    fn a_merged_line_is_bounded_and_references_are_unique() {
+        let too_many = RawOrder {
+            lines: vec![("TEA".into(), MAX_LINE_QTY), ("TEA".into(), 1)],
+            ..raw()
+        };
+        let errors = check_order(too_many, "").unwrap_err();
+        assert_eq!(errors[0].field, "lines[1].qty");
+        assert!(errors[0].message.contains("with lines[0]"), "{errors:?}");
+        let same_ref = RawOrder {
+            lines: vec![("TEA".into(), 1), ("CUP".into(), 1)],
+            line_refs: vec![Some("L1".into()), Some("L1".into())],
+            ..raw()
+        };
+        let errors = check_order(same_ref, "").unwrap_err();
+        assert_eq!(errors[0].field, "lines[1].line_ref");
+    }
+
+    #[test]
+    fn the_hash_is_of_the_meaning_not_the_spelling() {
+        let first = check_order(
+            RawOrder {
+                phone: "+86 139 0000 0001".into(),
+                address: " 1 Tea Road ".into(),
+                live_session: Some(" ".into()),
+                lines: vec![("TEA".into(), 1), ("CUP".into(), 1), ("TEA".into(), 1)],
+                line_refs: vec![Some("a".into()), None, Some("b".into())],
+                ..raw()
+            },
+            "",
+        )
+        .unwrap();
+        let retry = check_order(
+            RawOrder {
+                phone: "13900000001".into(),
+                address: "1 Tea Road".into(),
+                live_session: None,
+                lines: vec![("CUP".into(), 1), ("TEA".into(), 2)],
+                line_refs: vec![None, Some("b".into())],
+                ..raw()
+            },
+            "",
+        )
+        .unwrap();
+        // The refs differ (a is missing): another order.
+        assert_ne!(first.meaning_hash(), retry.meaning_hash());
+        let retry = check_order(
+            RawOrder {
+                phone: "13900000001".into(),
+                address: "1 Tea Road".into(),
+                live_session: None,
+                lines: vec![("CUP".into(), 1), ("TEA".into(), 1), ("TEA".into(), 1)],
+                line_refs: vec![None, Some("b".into()), Some("a".into())],
+                ..raw()
+            },
+            "",
+        )
+        .unwrap();
+        assert_eq!(first.meaning_hash(), retry.meaning_hash());
+        assert_eq!(first.meaning_hash().len(), 64);
+        let more = check_order(
+            RawOrder {
+                lines: vec![("TEA".into(), 3), ("CUP".into(), 1)],
+                ..raw()
+            },
+            "",
+        )
+        .unwrap();
+        assert_ne!(first.meaning_hash(), more.meaning_hash());
     }
 
     fn candidate(lot: &str, expiry: u32, available: i64) -> StockCandidate {

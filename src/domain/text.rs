@@ -1,28 +1,51 @@
 //! Parsing of the short texts every stage names things with.
 
-/// A business code (merchant, carrier, SKU, location…): 1–40 characters of
-/// letters, digits, `-`, `_` and `.`, starting with a letter or digit.
+use unicode_normalization::UnicodeNormalization;
+
+/// Characters a code may have besides letters and digits.
+const CODE_PUNCTUATION: &str = "-_./";
+/// The longest code, in characters (after NFC normalization).
+pub const MAX_CODE_CHARS: usize = 64;
+/// The rule every code error states, so a caller learns it from any refusal.
+pub const CODE_RULE: &str = "a code is 1 to 64 characters: letters or digits of any script \
+     (such as C-冷-01), '-', '_', '.' or '/'; no spaces or control characters";
+
+/// A business code (merchant, carrier, SKU, lot, location, receipt reference,
+/// template category…): 1–64 characters of Unicode letters and digits plus
+/// `-`, `_`, `.` and `/`, normalized to NFC so that the same text typed on two
+/// keyboards (a precomposed or a combining accent) is one code.
+///
+/// Leading or trailing space is refused, not trimmed: a code is matched
+/// exactly later (a bin label, a delivery note), and a silently trimmed code
+/// would not be the one the caller sent.
 pub fn parse_code(raw: &str) -> Result<String, String> {
-    let code = raw.trim();
-    if code.is_empty() {
-        return Err("must not be empty".into());
+    if raw.is_empty() {
+        return Err(format!("must not be empty; {CODE_RULE}"));
     }
-    if code.chars().count() > 40 {
-        return Err("must be at most 40 characters".into());
+    if raw.starts_with(char::is_whitespace) || raw.ends_with(char::is_whitespace) {
+        return Err(format!("must not begin or end with a space; {CODE_RULE}"));
     }
-    let mut chars = code.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    if !first_ok
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    let code: String = raw.nfc().collect();
+    let chars = code.chars().count();
+    if chars > MAX_CODE_CHARS {
+        return Err(format!(
+            "has {chars} characters, more than {MAX_CODE_CHARS}; {CODE_RULE}"
+        ));
+    }
+    if let Some(bad) = code
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || CODE_PUNCTUATION.contains(*c)))
     {
-        return Err(
-            "may contain only letters, digits, '-', '_' and '.', starting with a letter or digit"
-                .into(),
-        );
+        let what = if bad.is_control() {
+            format!("a control character (U+{:04X})", bad as u32)
+        } else if bad.is_whitespace() {
+            "a space".to_string()
+        } else {
+            format!("{bad:?}")
+        };
+        return Err(format!("must not contain {what}; {CODE_RULE}"));
     }
-    Ok(code.to_string())
+    Ok(code)
 }
 
 /// A human name: 1–200 characters after trimming, no control characters.
@@ -50,12 +73,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_are_trimmed_and_checked() {
-        assert_eq!(parse_code(" ACME-01 "), Ok("ACME-01".into()));
-        assert!(parse_code("").is_err());
-        assert!(parse_code("-lead").is_err());
-        assert!(parse_code("has space").is_err());
-        assert!(parse_code(&"x".repeat(41)).is_err());
+    fn codes_of_any_script_are_accepted() {
+        for ok in [
+            "ACME-01",
+            "C-冷-01",
+            "入库单-1202",
+            "蜂蜜",
+            "a_b.c/d",
+            "١٢٣",
+            &"码".repeat(64),
+        ] {
+            assert_eq!(parse_code(ok), Ok(ok.to_string()), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn codes_are_normalized_to_nfc() {
+        // "é" as e + COMBINING ACUTE ACCENT becomes the precomposed U+00E9.
+        assert_eq!(parse_code("caf\u{65}\u{301}"), Ok("caf\u{e9}".to_string()));
+        // 64 characters after normalization, though 65 before.
+        let long = format!("{}e\u{301}", "x".repeat(63));
+        assert_eq!(parse_code(&long).map(|c| c.chars().count()), Ok(64));
+    }
+
+    #[test]
+    fn every_refusal_states_the_rule() {
+        let cases = [
+            ("", "must not be empty"),
+            (" ACME", "must not begin or end with a space"),
+            ("ACME\u{3000}", "must not begin or end with a space"),
+            ("has space", "must not contain a space"),
+            ("a\u{7}b", "must not contain a control character (U+0007)"),
+            ("a#b", "must not contain '#'"),
+        ];
+        for (raw, start) in cases {
+            let message = parse_code(raw).unwrap_err();
+            assert_eq!(message, format!("{start}; {CODE_RULE}"), "{raw:?}");
+        }
+        assert_eq!(
+            parse_code(&"码".repeat(65)).unwrap_err(),
+            format!("has 65 characters, more than 64; {CODE_RULE}")
+        );
     }
 
     #[test]

@@ -121,6 +121,131 @@ fn missing_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_string())
 }
 
+/// A JSON value read as it was sent, with the first key that an object of it
+/// repeats (`{"qty":-5,"qty":1}`), as a path like `lines[0].qty`.
+/// `serde_json::Value` alone keeps the last of two equal keys, so a proxy that
+/// checked the first would have checked another value than depot used; typed
+/// bodies refuse a repeated key through serde's derive, and bodies read as a
+/// value first (orders, answered one by one in a bulk push) refuse it with this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonValue {
+    pub value: serde_json::Value,
+    pub repeated: Option<String>,
+}
+
+/// The message for a repeated key.
+pub const REPEATED_KEY: &str = "is given twice; each key may appear only once in an object";
+
+impl JsonValue {
+    /// The repeated key as a 400 problem naming it, under `prefix`.
+    pub fn refusal(&self, prefix: &str) -> Option<AppError> {
+        self.repeated.as_ref().map(|path| {
+            let field = format!("{prefix}{path}");
+            AppError::BadRequestFields(
+                format!("the JSON body is not valid: {field} is given twice"),
+                vec![FieldError::new(field, REPEATED_KEY)],
+            )
+        })
+    }
+}
+
+/// `parent` + `child` as a path: `lines` + `[0].qty`, `ship_to` + `name`.
+fn join_path(parent: &str, child: &str) -> String {
+    if child.starts_with('[') {
+        format!("{parent}{child}")
+    } else {
+        format!("{parent}.{child}")
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonValue {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(JsonValueVisitor)
+    }
+}
+
+struct JsonValueVisitor;
+
+impl JsonValueVisitor {
+    fn plain<E>(value: serde_json::Value) -> Result<JsonValue, E> {
+        Ok(JsonValue {
+            value,
+            repeated: None,
+        })
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonValueVisitor {
+    type Value = JsonValue;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<JsonValue, E> {
+        Self::plain(v.into())
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<JsonValue, E> {
+        Self::plain(v.into())
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<JsonValue, E> {
+        Self::plain(v.into())
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<JsonValue, E> {
+        Self::plain(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<JsonValue, E> {
+        Self::plain(v.into())
+    }
+    fn visit_string<E>(self, v: String) -> Result<JsonValue, E> {
+        Self::plain(v.into())
+    }
+    fn visit_unit<E>(self) -> Result<JsonValue, E> {
+        Self::plain(serde_json::Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<JsonValue, E> {
+        Self::plain(serde_json::Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<JsonValue, D::Error> {
+        serde::Deserialize::deserialize(d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<JsonValue, A::Error> {
+        let mut items = Vec::new();
+        let mut repeated = None;
+        while let Some(item) = seq.next_element::<JsonValue>()? {
+            if repeated.is_none() {
+                repeated = item
+                    .repeated
+                    .map(|r| join_path(&format!("[{}]", items.len()), &r));
+            }
+            items.push(item.value);
+        }
+        Ok(JsonValue {
+            value: serde_json::Value::Array(items),
+            repeated,
+        })
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<JsonValue, A::Error> {
+        let mut object = serde_json::Map::new();
+        let mut repeated = None;
+        while let Some(key) = map.next_key::<String>()? {
+            let item: JsonValue = map.next_value()?;
+            if repeated.is_none() {
+                if object.contains_key(&key) {
+                    repeated = Some(key.clone());
+                } else if let Some(r) = item.repeated {
+                    repeated = Some(join_path(&key, &r));
+                }
+            }
+            // The first value stays: the second is refused anyway.
+            object.entry(key).or_insert(item.value);
+        }
+        Ok(JsonValue {
+            value: serde_json::Value::Object(object),
+            repeated,
+        })
+    }
+}
+
 /// Query strings that do not parse (a letter where a number goes) are a 400 problem.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {
@@ -163,6 +288,40 @@ mod tests {
     fn a_missing_field_is_named() {
         match parse::<Order>(br#"{"lines":[{}]}"#).unwrap_err() {
             AppError::BadRequestFields(_, fields) => assert_eq!(fields[0].field, "lines[0].qty"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_repeated_key_is_found_at_any_depth() {
+        let cases = [
+            (
+                r#"{"lines":[{"sku_code":"TEA","qty":-5,"qty":1}]}"#,
+                "lines[0].qty",
+            ),
+            (r#"{"ship_to":{"name":"a","name":"b"}}"#, "ship_to.name"),
+            (
+                r#"{"channel":"douyin","lines":[],"channel":"other"}"#,
+                "channel",
+            ),
+            (r#"[{"a":1},{"b":[{"c":1,"c":1}]}]"#, "[1].b[0].c"),
+        ];
+        for (body, path) in cases {
+            let read: JsonValue = parse(body.as_bytes()).unwrap();
+            assert_eq!(read.repeated.as_deref(), Some(path), "{body}");
+        }
+        let read: JsonValue = parse(br#"{"a":{"b":1},"c":{"b":[1,1.5,null,true]}}"#).unwrap();
+        assert_eq!(read.repeated, None);
+        assert_eq!(read.value["c"]["b"][1], 1.5);
+        match read.refusal("orders[2].") {
+            None => {}
+            Some(e) => panic!("unexpected {e:?}"),
+        }
+        let read: JsonValue = parse(br#"{"qty":1,"qty":2}"#).unwrap();
+        match read.refusal("orders[2].") {
+            Some(AppError::BadRequestFields(_, fields)) => {
+                assert_eq!(fields[0].field, "orders[2].qty")
+            }
             other => panic!("unexpected {other:?}"),
         }
     }

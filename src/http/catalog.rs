@@ -6,13 +6,16 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{AdminOnly, Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::access::Principal;
 use crate::domain::gs1::Gtin;
 use crate::domain::text::{parse_code, parse_name, parse_text};
 use crate::error::{check_field, validated, AppError, FieldError};
-use crate::services::catalog::{self, Location, NewLocation, NewSku, Sku, LOCATION_KINDS};
+use crate::services::catalog::{
+    self, Location, NewLocation, NewSku, Sku, SkuFilter, LOCATION_KINDS,
+};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -110,32 +113,43 @@ pub async fn create_sku(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SkuQuery {
+    /// Staff: one merchant's SKUs.
     pub merchant_id: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
+    /// The SKU with this code (exactly, after NFC normalization).
+    pub code: Option<String>,
+    /// The SKUs with this GTIN (8, 12, 13 or 14 digits, check digit verified).
+    pub gtin: Option<String>,
+}
+
+impl SkuQuery {
+    fn parse(self) -> Result<SkuFilter, AppError> {
+        let mut errors = Vec::new();
+        let code = self
+            .code
+            .and_then(|c| check_field(&mut errors, "code", parse_code(&c)));
+        let gtin = self
+            .gtin
+            .and_then(|g| check_field(&mut errors, "gtin", Gtin::parse(&g)));
+        validated(errors)?;
+        Ok(SkuFilter {
+            merchant_id: self.merchant_id,
+            code,
+            gtin: gtin.map(|g| g.as_str().to_string()),
+        })
+    }
 }
 
 /// List SKUs: a merchant's own, or every merchant's for staff.
-#[utoipa::path(tag = "catalog", params(SkuQuery), responses((status = 200, body = ItemList<Sku>)))]
+#[utoipa::path(tag = "catalog", params(PageQuery, SkuQuery), responses((status = 200, body = ItemList<Sku>)))]
 #[get("/skus")]
 pub async fn list_skus(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<SkuQuery>,
+    query: ListQuery<SkuQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let page = PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
-    }
-    .parse()?;
+    let (page, filter) = (query.page, query.filter.parse()?);
     let who = who.into_principal();
-    let found = db::run(&pool, move |c| {
-        catalog::list_skus(c, &who, query.merchant_id, &page)
-    })
-    .await?;
+    let found = db::run(&pool, move |c| catalog::list_skus(c, &who, filter, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }
 
@@ -220,30 +234,28 @@ pub async fn create_location(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LocationQuery {
+    /// receiving, quarantine, storage, packing or dispatch.
     pub kind: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// List locations, optionally of one kind.
-#[utoipa::path(tag = "catalog", params(LocationQuery), responses((status = 200, body = ItemList<Location>)))]
+#[utoipa::path(tag = "catalog", params(PageQuery, LocationQuery), responses((status = 200, body = ItemList<Location>)))]
 #[get("/locations")]
 pub async fn list_locations(
     _who: Caller<StaffOnly>,
     pool: web::Data<DbPool>,
-    query: web::Query<LocationQuery>,
+    query: ListQuery<LocationQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let page = PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
+    let (page, kind) = (query.page, query.filter.kind);
+    if kind
+        .as_deref()
+        .is_some_and(|k| !LOCATION_KINDS.contains(&k))
+    {
+        return Err(AppError::field(
+            "kind",
+            format!("must be one of {}", LOCATION_KINDS.join(", ")),
+        ));
     }
-    .parse()?;
-    let found = db::run(&pool, move |c| {
-        catalog::list_locations(c, query.kind, &page)
-    })
-    .await?;
+    let found = db::run(&pool, move |c| catalog::list_locations(c, kind, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }

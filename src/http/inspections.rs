@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::auth::{AdminOnly, Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
+use super::query::{ListQuery, NoFilter};
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::sampling::InspectionLevel;
@@ -76,10 +77,10 @@ pub async fn list_for_lot(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
     id: web::Path<String>,
-    query: web::Query<PageQuery>,
+    query: ListQuery<NoFilter>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let page = query.into_inner().parse()?;
+    let page = query.page;
     let found = db::run(&pool, move |c| {
         inspections::list_for_lot(c, &who, &id, &page)
     })

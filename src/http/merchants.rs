@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::auth::{AdminOnly, Caller, StaffOrMerchant};
 use super::body::Json;
+use super::query::{ListQuery, NoFilter};
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::text::{parse_code, parse_name};
@@ -55,9 +56,9 @@ pub async fn create(
 pub async fn list(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<PageQuery>,
+    query: ListQuery<NoFilter>,
 ) -> Result<HttpResponse, AppError> {
-    let page = query.into_inner().parse()?;
+    let page = query.page;
     let who = who.into_principal();
     let found = db::run(&pool, move |c| merchants::list(c, &who, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))

@@ -14,12 +14,14 @@ pub mod metrics;
 pub mod ops;
 pub mod orders;
 pub mod problems;
+pub mod query;
 pub mod receiving;
 pub mod reports;
 pub mod sampling;
 pub mod storage;
 pub mod templates;
 pub mod tokens;
+pub mod wire;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -41,12 +43,14 @@ use crate::services::order_queue::OrderQueue;
 use metrics::Metrics;
 use problems::RouteTable;
 
-/// `?cursor=&limit=` of every list.
+/// `?cursor=&limit=` of every list: the documentation of the page
+/// parameters that [`query::ListQuery`] reads (`params(PageQuery, Filter)`).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// The `next_cursor` of the previous page.
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
+    /// The `next_cursor` of the previous page, as it was handed out; any
+    /// other value is a 400.
+    #[param(pattern = "^[A-Za-z0-9_]{1,130}[.][0-9a-f]{8}$")]
     pub cursor: Option<String>,
     /// Items per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -54,15 +58,10 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
+    /// For a handler that reads the page parameters itself; a list should
+    /// take a [`query::ListQuery`] instead, which also refuses unknown ones.
     pub fn parse(self) -> Result<PageRequest, AppError> {
-        PageRequest::parse(self.cursor, self.limit).map_err(|m| {
-            let field = if m == crate::domain::page::CURSOR_ERROR {
-                "cursor"
-            } else {
-                "limit"
-            };
-            AppError::field(field, m)
-        })
+        query::page_request(self.cursor, self.limit)
     }
 }
 

@@ -5,13 +5,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, StaffOrMerchant};
-use super::body::Json;
+use super::body::{Json, JsonValue};
 use super::catalog::acting_merchant;
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::access::Principal;
-use crate::domain::orders::{body_hash, check_order, RawOrder, MAX_BULK};
-use crate::error::{AppError, FieldError};
+use crate::domain::orders::{check_order, RawOrder, CHANNELS, MAX_BULK};
+use crate::domain::time::parse_instant;
+use crate::error::{check_field, validated, AppError, FieldError};
 use crate::services::order_queue::OrderQueue;
 use crate::services::orders::{self, Incoming, IngestResult, Order, OrderFilter, Outcome, Valid};
 
@@ -34,6 +36,10 @@ pub struct LineInput {
     pub sku_code: String,
     /// 1 to 10,000 units.
     pub qty: i64,
+    /// The merchant's own reference of this line (up to 64 characters,
+    /// unique in the order). Lines naming the same SKU (a gift and the paid
+    /// item) are merged into one; the merged line keeps every reference.
+    pub line_ref: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -49,7 +55,7 @@ pub struct OrderInput {
     pub live_session: Option<String>,
     pub carrier_code: Option<String>,
     pub ship_to: ShipToInput,
-    /// 1 to 50 lines, one per SKU.
+    /// 1 to 50 lines; lines of the same SKU are merged (their quantities added).
     pub lines: Vec<LineInput>,
 }
 
@@ -58,7 +64,7 @@ pub struct OrderInput {
 pub struct BulkOrders {
     /// 1 to 1,000 orders; each is answered on its own.
     #[schema(value_type = Vec<OrderInput>)]
-    pub orders: Vec<serde_json::Value>,
+    pub orders: Vec<JsonValue>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -70,12 +76,7 @@ pub struct BulkAnswer {
 /// Reads one pushed order: its JSON (a wrong type is that order's 400-style
 /// error), its fields (422-style), its merchant.
 fn incoming(who: &Principal, value: serde_json::Value, prefix: String) -> Incoming {
-    let external_id = value
-        .get("external_id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string();
-    let hash = body_hash(&value);
+    let external_id = external_id_of(&value);
     let parsed: Result<OrderInput, _> = serde_path_to_error::deserialize(value);
     let input = match parsed {
         Ok(input) => input,
@@ -123,6 +124,7 @@ fn incoming(who: &Principal, value: serde_json::Value, prefix: String) -> Incomi
         city: input.ship_to.city,
         province: input.ship_to.province,
         postcode: input.ship_to.postcode,
+        line_refs: input.lines.iter().map(|l| l.line_ref.clone()).collect(),
         lines: input
             .lines
             .into_iter()
@@ -133,8 +135,8 @@ fn incoming(who: &Principal, value: serde_json::Value, prefix: String) -> Incomi
     let order = match (checked, merchant_id) {
         (Ok(order), Some(merchant_id)) if errors.is_empty() => Ok(Valid {
             merchant_id,
+            body_hash: order.meaning_hash(),
             order,
-            body_hash: hash,
         }),
         (Ok(_), _) => Err(errors),
         (Err(mut fields), _) => {
@@ -147,6 +149,25 @@ fn incoming(who: &Principal, value: serde_json::Value, prefix: String) -> Incomi
         prefix,
         order,
     }
+}
+
+/// The answer for an order refused before it was read.
+fn refused(value: &serde_json::Value, cause: AppError) -> IngestResult {
+    IngestResult {
+        external_id: external_id_of(value),
+        order_id: None,
+        status: Outcome::Rejected,
+        error: Some(cause.to_problem()),
+        cause: Some(cause),
+    }
+}
+
+fn external_id_of(value: &serde_json::Value) -> String {
+    value
+        .get("external_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Push up to 1,000 orders; each is reserved, back-ordered, a duplicate or rejected on its own.
@@ -168,12 +189,29 @@ pub async fn bulk(
             ),
         ));
     }
-    let incoming: Vec<Incoming> = pushed
+    // An order with a repeated key is refused on its own (400, naming the
+    // key); the others go on.
+    let mut answers: Vec<Option<IngestResult>> = (0..pushed.len()).map(|_| None).collect();
+    let mut incoming_orders = Vec::with_capacity(pushed.len());
+    let mut positions = Vec::with_capacity(pushed.len());
+    for (i, order) in pushed.into_iter().enumerate() {
+        let prefix = format!("orders[{i}].");
+        match order.refusal(&prefix) {
+            Some(cause) => answers[i] = Some(refused(&order.value, cause)),
+            None => {
+                incoming_orders.push(incoming(&who, order.value, prefix));
+                positions.push(i);
+            }
+        }
+    }
+    let ingested = db::run(&pool, move |c| orders::ingest(c, &who, &incoming_orders)).await?;
+    for (at, result) in positions.into_iter().zip(ingested) {
+        answers[at] = Some(result);
+    }
+    let results = answers
         .into_iter()
-        .enumerate()
-        .map(|(i, value)| incoming(&who, value, format!("orders[{i}].")))
-        .collect();
-    let results = db::run(&pool, move |c| orders::ingest(c, &who, &incoming)).await?;
+        .map(|a| a.ok_or_else(|| AppError::Internal("a pushed order got no answer".into())))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(HttpResponse::Ok().json(BulkAnswer { results }))
 }
 
@@ -187,10 +225,14 @@ pub async fn bulk(
 pub async fn create(
     who: Caller<StaffOrMerchant>,
     queue: web::Data<OrderQueue>,
-    body: Json<serde_json::Value>,
+    body: Json<JsonValue>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let incoming = incoming(&who, body.into_inner(), String::new());
+    let body = body.into_inner();
+    if let Some(refusal) = body.refusal("") {
+        return Err(refusal);
+    }
+    let incoming = incoming(&who, body.value, String::new());
     // Ingested together with the other single orders waiting (one
     // transaction for all of them) and read back with them.
     let (result, order) = queue.ingest(who, incoming).await?;
@@ -223,41 +265,72 @@ pub async fn get_order(
 pub struct OrderQuery {
     /// reserved, backordered or cancelled.
     pub status: Option<String>,
+    /// The live session's name, exactly as pushed (trimmed).
     pub live_session: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
+    /// The order's id in its channel: how a merchant finds its own order.
+    pub external_id: Option<String>,
+    /// douyin, kuaishou, taobao_live, wechat_channels or other.
+    pub channel: Option<String>,
+    /// Orders that arrived at or after: an RFC 3339 time or a date (UTC).
+    pub from: Option<String>,
+    /// Orders that arrived before: an RFC 3339 time or a date (UTC).
+    pub to: Option<String>,
+}
+
+impl OrderQuery {
+    fn parse(self) -> Result<OrderFilter, AppError> {
+        let mut errors = Vec::new();
+        if let Some(s) = &self.status {
+            if !["reserved", "backordered", "cancelled"].contains(&s.as_str()) {
+                errors.push(FieldError::new(
+                    "status",
+                    "must be reserved, backordered or cancelled",
+                ));
+            }
+        }
+        if let Some(c) = &self.channel {
+            if !CHANNELS.contains(&c.as_str()) {
+                errors.push(FieldError::new(
+                    "channel",
+                    format!("must be one of {}", CHANNELS.join(", ")),
+                ));
+            }
+        }
+        // Stored trimmed (check_order), so looked up trimmed.
+        let text =
+            |raw: Option<String>| raw.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let mut instant = |field: &str, raw: Option<String>| {
+            raw.and_then(|r| check_field(&mut errors, field, parse_instant(&r)))
+        };
+        let from = instant("from", self.from);
+        let to = instant("to", self.to);
+        if let (Some(from), Some(to)) = (from, to) {
+            if from >= to {
+                errors.push(FieldError::new("to", "must be after from"));
+            }
+        }
+        validated(errors)?;
+        Ok(OrderFilter {
+            status: self.status,
+            live_session: text(self.live_session),
+            external_id: text(self.external_id),
+            channel: self.channel,
+            from,
+            to,
+        })
+    }
 }
 
 /// Orders in the order they arrived; a merchant's own.
-#[utoipa::path(tag = "orders", params(OrderQuery), responses((status = 200, body = ItemList<Order>)))]
+#[utoipa::path(tag = "orders", params(PageQuery, OrderQuery), responses((status = 200, body = ItemList<Order>)))]
 #[get("/orders")]
 pub async fn list(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<OrderQuery>,
+    query: ListQuery<OrderQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let q = query.into_inner();
-    let page = PageQuery {
-        cursor: q.cursor,
-        limit: q.limit,
-    }
-    .parse()?;
-    let status = q.status.filter(|s| !s.is_empty());
-    if let Some(s) = &status {
-        if !["reserved", "backordered", "cancelled"].contains(&s.as_str()) {
-            return Err(AppError::field(
-                "status",
-                "must be reserved, backordered or cancelled",
-            ));
-        }
-    }
-    let filter = OrderFilter {
-        status,
-        live_session: q.live_session.filter(|s| !s.is_empty()),
-    };
+    let (page, filter) = (query.page, query.filter.parse()?);
     let found = db::run(&pool, move |c| orders::list(c, &who, filter, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }

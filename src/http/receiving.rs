@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
 use super::catalog::acting_merchant;
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::inspection::LotStatus;
@@ -228,42 +229,46 @@ pub async fn get_lot(
 pub struct LotQuery {
     /// received, inspecting, accepted, quarantined, returned or scrapped.
     pub status: Option<String>,
+    /// The merchant's lot code (exactly, after NFC normalization).
+    pub lot_code: Option<String>,
+    /// Lots of the SKU with this code.
     pub sku_code: Option<String>,
     pub receipt_id: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
+}
+
+impl LotQuery {
+    fn parse(self) -> Result<LotFilter, AppError> {
+        let mut errors = Vec::new();
+        let status = self.status.and_then(|s| {
+            let status = LotStatus::parse(&s)
+                .ok_or("must be received, inspecting, accepted, quarantined, returned or scrapped");
+            check_field(&mut errors, "status", status.map_err(String::from))
+        });
+        let lot_code = self
+            .lot_code
+            .and_then(|c| check_field(&mut errors, "lot_code", parse_code(&c)));
+        let sku_code = self
+            .sku_code
+            .and_then(|c| check_field(&mut errors, "sku_code", parse_code(&c)));
+        validated(errors)?;
+        Ok(LotFilter {
+            status,
+            lot_code,
+            sku_code,
+            receipt_id: self.receipt_id,
+        })
+    }
 }
 
 /// List lots: a merchant's own, or all for staff.
-#[utoipa::path(tag = "receiving", params(LotQuery), responses((status = 200, body = ItemList<Lot>)))]
+#[utoipa::path(tag = "receiving", params(PageQuery, LotQuery), responses((status = 200, body = ItemList<Lot>)))]
 #[get("/lots")]
 pub async fn list_lots(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<LotQuery>,
+    query: ListQuery<LotQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let page = PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
-    }
-    .parse()?;
-    let status = match query.status.as_deref() {
-        None | Some("") => None,
-        Some(s) => Some(LotStatus::parse(s).ok_or_else(|| {
-            AppError::field(
-                "status",
-                "must be received, inspecting, accepted, quarantined, returned or scrapped",
-            )
-        })?),
-    };
-    let filter = LotFilter {
-        status,
-        sku_code: query.sku_code,
-        receipt_id: query.receipt_id,
-    };
+    let (page, filter) = (query.page, query.filter.parse()?);
     let who = who.into_principal();
     let found = db::run(&pool, move |c| lots::list(c, &who, filter, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::{Caller, StaffOrMerchant};
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::access::Principal;
@@ -26,10 +27,6 @@ pub struct ReportQuery {
     pub sku_code: Option<String>,
     /// json (default; one page) or csv (the whole range).
     pub format: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 enum Format {
@@ -38,7 +35,7 @@ enum Format {
 }
 
 impl ReportQuery {
-    fn parse(self, who: &Principal) -> Result<(ReportFilter, Format, PageQuery), AppError> {
+    fn parse(self, who: &Principal) -> Result<(ReportFilter, Format), AppError> {
         let mut errors = Vec::new();
         let mut instant = |field: &str, raw: Option<String>| {
             raw.filter(|r| !r.trim().is_empty())
@@ -76,11 +73,7 @@ impl ReportQuery {
             merchant_id,
             sku_code,
         };
-        let page = PageQuery {
-            cursor: self.cursor,
-            limit: self.limit,
-        };
-        Ok((filter, format.unwrap_or(Format::Json), page))
+        Ok((filter, format.unwrap_or(Format::Json)))
     }
 }
 
@@ -97,7 +90,7 @@ fn csv(name: &str, body: String) -> HttpResponse {
 /// Finished inspections in a time range: verdict, defects per class, corrections.
 #[utoipa::path(
     tag = "inspection",
-    params(ReportQuery),
+    params(PageQuery, ReportQuery),
     responses((status = 200, description = "a page (json) or the whole range (csv)", content(
         (ItemList<InspectionLine> = "application/json"),
         (String = "text/csv")
@@ -107,11 +100,11 @@ fn csv(name: &str, body: String) -> HttpResponse {
 pub async fn inspections(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<ReportQuery>,
+    query: ListQuery<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let (filter, format, page) = query.into_inner().parse(&who)?;
-    let page = page.parse()?;
+    let page = query.page;
+    let (filter, format) = query.filter.parse(&who)?;
     match format {
         Format::Csv => {
             let body = db::run(&pool, move |c| reports::inspections_csv(c, &who, &filter)).await?;
@@ -130,7 +123,7 @@ pub async fn inspections(
 /// Pass rate and defects per check by merchant × SKU, each lot's current verdict once.
 #[utoipa::path(
     tag = "inspection",
-    params(ReportQuery),
+    params(PageQuery, ReportQuery),
     responses((status = 200, description = "a page (json) or every SKU (csv, a row per check)", content(
         (ItemList<SkuQuality> = "application/json"),
         (String = "text/csv")
@@ -140,11 +133,11 @@ pub async fn inspections(
 pub async fn quality(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<ReportQuery>,
+    query: ListQuery<ReportQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let (filter, format, page) = query.into_inner().parse(&who)?;
-    let page = page.parse()?;
+    let page = query.page;
+    let (filter, format) = query.filter.parse(&who)?;
     match format {
         Format::Csv => {
             let items = db::run(&pool, move |c| reports::quality_all(c, &who, &filter)).await?;

@@ -1,10 +1,11 @@
 //! `GET /api/v1/sampling-plan`: the ISO 2859-1 single sampling plan for a lot.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{AnyRole, Caller};
+use super::query::Query;
 use crate::domain::sampling::{self, Aql, InspectionLevel, SamplingError, Severity};
 use crate::error::{check_field, validated, AppError};
 
@@ -45,7 +46,7 @@ pub struct PlanAnswer {
 #[get("/sampling-plan")]
 pub async fn sampling_plan(
     _who: Caller<AnyRole>,
-    query: web::Query<PlanQuery>,
+    query: Query<PlanQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let mut errors = Vec::new();

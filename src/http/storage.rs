@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{AdminOnly, Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::inspection::LotStatus;
@@ -218,16 +219,12 @@ pub struct StockQuery {
     pub lot_status: Option<String>,
     /// json (default; one page) or csv (every line).
     pub format: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,130}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// Stock per lot × location: on hand, reserved, available, sellable; with totals.
 #[utoipa::path(
     tag = "storage",
-    params(StockQuery),
+    params(PageQuery, StockQuery),
     responses((status = 200, description = "a page (json) or every line (csv)", content(
         (StockPage = "application/json"),
         (String = "text/csv")
@@ -237,30 +234,14 @@ pub struct StockQuery {
 pub async fn stock(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<StockQuery>,
+    query: ListQuery<StockQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let q = query.into_inner();
+    let (page, q) = (query.page, query.filter);
     let csv = match q.format.as_deref().map(str::trim) {
         None | Some("") | Some("json") => false,
         Some("csv") => true,
         Some(_) => return Err(AppError::field("format", "must be json or csv")),
-    };
-    // Stock cursors are `<lot id>_<location id>`, longer than other ids.
-    let cursor = q.cursor.filter(|c| !c.is_empty());
-    if cursor.as_ref().is_some_and(|c| {
-        c.len() > 130 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    }) {
-        return Err(AppError::field("cursor", crate::domain::page::CURSOR_ERROR));
-    }
-    let page = PageQuery {
-        cursor: None,
-        limit: q.limit,
-    }
-    .parse()?;
-    let page = crate::domain::page::PageRequest {
-        after: cursor,
-        ..page
     };
     let lot_status = match q.lot_status.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -271,10 +252,17 @@ pub async fn stock(
             )
         })?),
     };
+    // Codes are compared as stored: NFC, as parse_code made them.
+    let code = |field: &str, raw: Option<String>| match raw {
+        Some(c) => parse_code(&c)
+            .map(Some)
+            .map_err(|m| AppError::field(field, m)),
+        None => Ok(None),
+    };
     let filter = StockFilter {
-        sku_code: q.sku_code.filter(|s| !s.is_empty()),
-        lot_id: q.lot_id.filter(|s| !s.is_empty()),
-        location_code: q.location_code.filter(|s| !s.is_empty()),
+        sku_code: code("sku_code", q.sku_code)?,
+        lot_id: q.lot_id,
+        location_code: code("location_code", q.location_code)?,
         sellable: q.sellable,
         lot_status,
     };
@@ -300,28 +288,18 @@ pub async fn stock(
 #[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     pub lot_id: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// The inventory ledger, oldest first: every change of quantity.
-#[utoipa::path(tag = "storage", params(LedgerQuery), responses((status = 200, body = ItemList<LedgerLine>)))]
+#[utoipa::path(tag = "storage", params(PageQuery, LedgerQuery), responses((status = 200, body = ItemList<LedgerLine>)))]
 #[get("/ledger")]
 pub async fn ledger(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<LedgerQuery>,
+    query: ListQuery<LedgerQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let q = query.into_inner();
-    let page = PageQuery {
-        cursor: q.cursor,
-        limit: q.limit,
-    }
-    .parse()?;
-    let lot_id = q.lot_id.filter(|l| !l.is_empty());
+    let (page, lot_id) = (query.page, query.filter.lot_id);
     let found = db::run(&pool, move |c| storage::ledger_page(c, &who, lot_id, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }
@@ -332,31 +310,22 @@ pub struct ExpiringQuery {
     /// Lots expiring within this many days (0 to 3650; default 30); expired ones included.
     #[param(minimum = 0, maximum = 3650)]
     pub days: Option<i64>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// The expiry watch list: accepted lots with units that expire soon.
-#[utoipa::path(tag = "storage", params(ExpiringQuery), responses((status = 200, body = ItemList<ExpiringLot>)))]
+#[utoipa::path(tag = "storage", params(PageQuery, ExpiringQuery), responses((status = 200, body = ItemList<ExpiringLot>)))]
 #[get("/stock/expiring")]
 pub async fn expiring(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<ExpiringQuery>,
+    query: ListQuery<ExpiringQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let q = query.into_inner();
-    let days = q.days.unwrap_or(30);
+    let page = query.page;
+    let days = query.filter.days.unwrap_or(30);
     if !(0..=3650).contains(&days) {
         return Err(AppError::field("days", "must be from 0 to 3650"));
     }
-    let page = PageQuery {
-        cursor: q.cursor,
-        limit: q.limit,
-    }
-    .parse()?;
     let today = today();
     let found = db::run(&pool, move |c| {
         storage::expiring_page(c, &who, days, today, &page)
@@ -400,27 +369,18 @@ pub struct HoldQuery {
     pub lot_id: Option<String>,
     /// true (default): only holds in force.
     pub active: Option<bool>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// Holds on stock (damage, expiry, quality).
-#[utoipa::path(tag = "storage", params(HoldQuery), responses((status = 200, body = ItemList<Hold>)))]
+#[utoipa::path(tag = "storage", params(PageQuery, HoldQuery), responses((status = 200, body = ItemList<Hold>)))]
 #[get("/holds")]
 pub async fn holds(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<HoldQuery>,
+    query: ListQuery<HoldQuery>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
-    let q = query.into_inner();
-    let page = PageQuery {
-        cursor: q.cursor,
-        limit: q.limit,
-    }
-    .parse()?;
+    let (page, q) = (query.page, query.filter);
     let active = q.active.unwrap_or(true);
     let lot_id = q.lot_id.filter(|l| !l.is_empty());
     let found = db::run(&pool, move |c| {

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::inspection::DefectClass;
@@ -221,30 +222,25 @@ pub struct TemplateQuery {
     pub category: Option<String>,
     /// Only the templates scoped to this merchant.
     pub merchant_id: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// List inspection templates in id order (every version), optionally of one
 /// category or merchant; a merchant token sees the general ones and its own.
-#[utoipa::path(tag = "inspection", params(TemplateQuery), responses((status = 200, body = ItemList<InspectionTemplate>)))]
+#[utoipa::path(tag = "inspection", params(PageQuery, TemplateQuery), responses((status = 200, body = ItemList<InspectionTemplate>)))]
 #[get("/inspection-templates")]
 pub async fn list_templates(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<TemplateQuery>,
+    query: ListQuery<TemplateQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let page = PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
-    }
-    .parse()?;
+    let page = query.page;
+    let category = match query.filter.category {
+        Some(c) => Some(parse_code(&c).map_err(|m| AppError::field("category", m))?),
+        None => None,
+    };
     let filter = TemplateFilter {
-        category: query.category.filter(|c| !c.trim().is_empty()),
-        merchant_id: query.merchant_id.filter(|m| !m.trim().is_empty()),
+        category,
+        merchant_id: query.filter.merchant_id.filter(|m| !m.trim().is_empty()),
     };
     let who = who.into_principal();
     let found = db::run(&pool, move |c| {

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::auth::{AdminOnly, Caller};
 use super::body::Json;
+use super::query::{ListQuery, NoFilter};
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::access::{Role, TokenSpec};
@@ -58,9 +59,9 @@ pub async fn create(
 pub async fn list(
     _who: Caller<AdminOnly>,
     pool: web::Data<DbPool>,
-    query: web::Query<PageQuery>,
+    query: ListQuery<NoFilter>,
 ) -> Result<HttpResponse, AppError> {
-    let page = query.into_inner().parse()?;
+    let page = query.page;
     let tokens = db::run(&pool, move |c| access::list(c, &page)).await?;
     Ok(HttpResponse::Ok().json(ItemList::from(tokens)))
 }

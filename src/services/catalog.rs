@@ -138,10 +138,18 @@ pub fn check_gtin_free(
     }
 }
 
+/// What `GET /skus` may be narrowed to; values already parsed.
+#[derive(Debug, Default)]
+pub struct SkuFilter {
+    pub merchant_id: Option<String>,
+    pub code: Option<String>,
+    pub gtin: Option<String>,
+}
+
 pub fn list_skus(
     conn: &mut AnyConnection,
     who: &Principal,
-    merchant_id: Option<String>,
+    filter: SkuFilter,
     page: &PageRequest,
 ) -> Result<Page<Sku>, AppError> {
     let mut query = skus::table
@@ -155,8 +163,14 @@ pub fn list_skus(
     if let Some(own) = &who.merchant_id {
         query = query.filter(skus::merchant_id.eq(own));
     }
-    if let Some(merchant_id) = merchant_id {
+    if let Some(merchant_id) = filter.merchant_id {
         query = query.filter(skus::merchant_id.eq(merchant_id));
+    }
+    if let Some(code) = filter.code {
+        query = query.filter(skus::code.eq(code));
+    }
+    if let Some(gtin) = filter.gtin {
+        query = query.filter(skus::gtin.eq(gtin));
     }
     let rows = query.load(conn)?;
     Ok(Page::from_rows(rows, page, |s| &s.id))
@@ -185,31 +199,6 @@ pub fn skus_by_code(
         .filter(skus::code.eq_any(codes))
         .select(Sku::as_select())
         .load(conn)?)
-}
-
-/// Refuses a GTIN that another SKU of the merchant already carries (409).
-/// `except_sku` is the SKU being changed, which may keep its own.
-pub fn ensure_gtin_free(
-    conn: &mut AnyConnection,
-    merchant_id: &str,
-    gtin: &str,
-    except_sku: Option<&str>,
-) -> Result<(), AppError> {
-    let mut query = skus::table
-        .filter(skus::merchant_id.eq(merchant_id))
-        .filter(skus::gtin.eq(gtin))
-        .select(skus::code)
-        .into_boxed();
-    if let Some(except) = except_sku {
-        query = query.filter(skus::id.ne(except));
-    }
-    let holder: Option<String> = query.first(conn).optional()?;
-    match holder {
-        Some(code) => Err(AppError::Conflict(format!(
-            "GTIN {gtin} is already the GTIN of this merchant's SKU {code}"
-        ))),
-        None => Ok(()),
-    }
 }
 
 // ---------------------------------------------------------------- locations

@@ -356,6 +356,7 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Lot, A
 
 pub struct LotFilter {
     pub status: Option<LotStatus>,
+    pub lot_code: Option<String>,
     pub sku_code: Option<String>,
     pub receipt_id: Option<String>,
 }
@@ -384,6 +385,9 @@ pub fn list(
     }
     if let Some(code) = filter.sku_code {
         query = query.filter(skus::code.eq(code));
+    }
+    if let Some(code) = filter.lot_code {
+        query = query.filter(lots::lot_code.eq(code));
     }
     if let Some(receipt_id) = filter.receipt_id {
         // Every lot a delivery of the receipt brought units to, also one

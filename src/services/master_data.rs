@@ -89,7 +89,7 @@ pub fn patch_sku(
                 )));
             }
             if let Some(gtin) = &new.gtin {
-                catalog::ensure_gtin_free(c, &old.merchant_id, gtin, Some(&old.id))?;
+                catalog::check_gtin_free(c, &old.merchant_id, gtin, Some(&old.id))?;
             }
         }
         diesel::update(skus::table.find(&old.id))

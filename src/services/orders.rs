@@ -228,7 +228,7 @@ pub fn ingest(
                 match sku_by_code.get(&(v.merchant_id.as_str(), code.as_str())) {
                     Some(id) => sku_ids.push(id.to_string()),
                     None => errors.push(FieldError::new(
-                        format!("{p}lines[{l}].sku_code"),
+                        format!("{p}lines[{}].sku_code", v.order.line_inputs[l]),
                         format!("this merchant has no SKU with code {code}"),
                     )),
                 }
@@ -472,7 +472,7 @@ fn conflict(external_id: String, key: &Key, existing: &str) -> IngestResult {
         external_id,
         AppError::Conflict(format!(
             "order {} of channel {} was pushed before with a different body (order {existing}); \
-             a retry must repeat the order exactly",
+             a retry must repeat the same order (the same lines, quantities and address)",
             key.2, key.1
         )),
     )
@@ -562,25 +562,31 @@ fn insert_orders(
 }
 
 fn insert_lines(c: &mut AnyConnection, new_orders: &[&NewOrder]) -> Result<(), AppError> {
-    let lines: Vec<(&str, i32, &str, i64)> = new_orders
+    let lines: Vec<(&str, i32, &str, i64, Option<String>)> = new_orders
         .iter()
         .flat_map(|o| {
             o.sku_ids
                 .iter()
                 .zip(&o.order.lines)
+                .zip(&o.order.line_refs)
                 .enumerate()
-                .map(move |(i, (sku, (_, qty)))| (o.id.as_str(), i as i32 + 1, sku.as_str(), *qty))
+                .map(move |(i, ((sku, (_, qty)), refs))| {
+                    let refs =
+                        (!refs.is_empty()).then(|| serde_json::to_string(refs).unwrap_or_default());
+                    (o.id.as_str(), i as i32 + 1, sku.as_str(), *qty, refs)
+                })
         })
         .collect();
     for chunk in lines.chunks(CHUNK) {
         let rows: Vec<_> = chunk
             .iter()
-            .map(|(order, line, sku, qty)| {
+            .map(|(order, line, sku, qty, refs)| {
                 (
                     order_lines::order_id.eq(*order),
                     order_lines::line_no.eq(*line),
                     order_lines::sku_id.eq(*sku),
                     order_lines::qty.eq(*qty),
+                    order_lines::line_refs.eq(refs.as_deref()),
                 )
             })
             .collect();
@@ -919,6 +925,9 @@ pub struct OrderLine {
     pub line_no: i32,
     pub sku_code: String,
     pub qty: i64,
+    /// The merchant's references of the pushed lines merged into this one
+    /// (two lines of one SKU, such as a gift and the paid item, are one line).
+    pub line_refs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -992,7 +1001,7 @@ fn to_orders(c: &mut AnyConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, A
     let mut lines_of: HashMap<String, Vec<OrderLine>> = HashMap::new();
     let mut held_of: HashMap<String, Vec<Reservation>> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let lines: Vec<(String, i32, String, i64)> = db::fresh(
+        let lines: Vec<(String, i32, String, i64, Option<String>)> = db::fresh(
             order_lines::table
                 .inner_join(skus::table)
                 .filter(order_lines::order_id.eq_any(chunk))
@@ -1002,14 +1011,19 @@ fn to_orders(c: &mut AnyConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, A
                     order_lines::line_no,
                     skus::code,
                     order_lines::qty,
+                    order_lines::line_refs,
                 )),
         )
         .load(c)?;
-        for (order_id, line_no, sku_code, qty) in lines {
+        for (order_id, line_no, sku_code, qty, refs) in lines {
+            let line_refs = refs
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .unwrap_or_default();
             lines_of.entry(order_id).or_default().push(OrderLine {
                 line_no,
                 sku_code,
                 qty,
+                line_refs,
             });
         }
         let held: Vec<(String, i32, String, String, String, i64)> = db::fresh(
@@ -1115,6 +1129,12 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order,
 pub struct OrderFilter {
     pub status: Option<String>,
     pub live_session: Option<String>,
+    pub external_id: Option<String>,
+    pub channel: Option<String>,
+    /// Arrived at or after.
+    pub from: Option<NaiveDateTime>,
+    /// Arrived before.
+    pub to: Option<NaiveDateTime>,
 }
 
 /// Orders by id (= time of ingest); a merchant's own.
@@ -1140,6 +1160,18 @@ pub fn list(
     }
     if let Some(session) = filter.live_session {
         query = query.filter(orders::live_session.eq(session));
+    }
+    if let Some(external_id) = filter.external_id {
+        query = query.filter(orders::external_id.eq(external_id));
+    }
+    if let Some(channel) = filter.channel {
+        query = query.filter(orders::channel.eq(channel));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(orders::created_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(orders::created_at.lt(to));
     }
     let rows: Vec<OrderRow> = query.load(conn)?;
     let items = to_orders(conn, rows)?;

@@ -12,6 +12,7 @@ mod operations;
 mod orders;
 mod partners;
 mod problems;
+mod queries;
 mod receiving;
 mod reports;
 mod reservations;

@@ -271,7 +271,7 @@ async fn every_bad_field_is_reported_at_once(app: TestApp) {
             "/api/v1/inspection-templates",
             &app.admin_token,
             json!({
-                "category": "-x",
+                "category": "食品 x",
                 "checks": [
                     {"code": "seal", "description": "ok", "defect_class": "critical"},
                     {"code": "seal", "description": "", "defect_class": "severe"}

@@ -1,0 +1,4 @@
+ALTER TABLE locations ALTER COLUMN code TYPE TEXT COLLATE "default";
+DROP INDEX lots_lot_code;
+DROP INDEX orders_external;
+ALTER TABLE order_lines DROP COLUMN line_refs;
