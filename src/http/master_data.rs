@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{AdminOnly, Caller, StaffOnly, StaffOrMerchant};
 use super::body::Json;
+use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::gs1::Gtin;
@@ -355,31 +356,23 @@ pub struct ChangeQuery {
     pub entity: Option<String>,
     /// Only the changes of this object.
     pub entity_id: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// The change log of master data, oldest first: every field a PATCH changed,
 /// old and new value, who and when.
 #[utoipa::path(
     tag = "catalog",
-    params(ChangeQuery),
+    params(PageQuery, ChangeQuery),
     responses((status = 200, body = ItemList<MasterDataChange>))
 )]
 #[get("/master-data-changes")]
 pub async fn list_changes(
     _who: Caller<StaffOnly>,
     pool: web::Data<DbPool>,
-    query: web::Query<ChangeQuery>,
+    query: ListQuery<ChangeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let page = PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
-    }
-    .parse()?;
+    let page = query.page;
+    let query = query.filter;
     let entity = match query.entity.filter(|e| !e.trim().is_empty()) {
         Some(raw) => Some(Entity::parse(raw.trim()).ok_or_else(|| {
             AppError::field("entity", "must be sku, location, merchant or carrier")

@@ -101,7 +101,6 @@ pub async fn get_receipt(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub struct ReceiptQuery {
     /// announced, partially_received, received or closed.
     pub status: Option<String>,
@@ -109,27 +108,19 @@ pub struct ReceiptQuery {
     pub merchant_id: Option<String>,
     /// The merchant's reference on the delivery note, matched exactly.
     pub reference: Option<String>,
-    #[param(pattern = "^[A-Za-z0-9_]{0,64}$")]
-    pub cursor: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
 }
 
 /// List receipts: all for staff, a merchant's own; a receiver finds the ASN
 /// by the reference on the delivery note.
-#[utoipa::path(tag = "receiving", params(ReceiptQuery), responses((status = 200, body = ItemList<Receipt>)))]
+#[utoipa::path(tag = "receiving", params(PageQuery, ReceiptQuery), responses((status = 200, body = ItemList<Receipt>)))]
 #[get("/receipts")]
 pub async fn list_receipts(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
-    query: web::Query<ReceiptQuery>,
+    query: ListQuery<ReceiptQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let query = query.into_inner();
-    let page = PageQuery {
-        cursor: query.cursor,
-        limit: query.limit,
-    }
-    .parse()?;
+    let page = query.page;
+    let query = query.filter;
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some(s) => Some(ReceiptProgress::parse(s).ok_or_else(|| {
@@ -142,7 +133,10 @@ pub async fn list_receipts(
     let filter = ReceiptFilter {
         status,
         merchant_id: query.merchant_id.filter(|m| !m.is_empty()),
-        reference: query.reference.filter(|r| !r.is_empty()),
+        reference: match query.reference.filter(|r| !r.is_empty()) {
+            Some(r) => Some(parse_code(&r).map_err(|m| AppError::field("reference", m))?),
+            None => None,
+        },
     };
     let who = who.into_principal();
     let found = db::run(&pool, move |c| receiving::list(c, &who, filter, &page)).await?;
