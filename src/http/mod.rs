@@ -8,6 +8,7 @@ pub mod body;
 pub mod carriers;
 pub mod catalog;
 pub mod evidence;
+pub mod examples;
 pub mod inspections;
 pub mod merchants;
 pub mod metrics;
@@ -186,6 +187,7 @@ pub fn openapi() -> OpenApiDoc {
         .configure(routes)
         .split_for_parts();
     document_access_and_problems(&mut doc);
+    examples::attach(&mut doc);
     doc
 }
 
