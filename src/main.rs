@@ -36,7 +36,7 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Set-up on the database directly: tokens, merchants, carriers.
+    /// Set-up on the database directly: tokens, merchants, carriers, locations.
     #[command(subcommand)]
     Admin(Admin),
     /// Recompute stock from the inventory ledger and report any difference
@@ -247,7 +247,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut logger = match &cli.command {
         Command::Serve(args) => {
-            let mut builder = env_logger::Builder::new();
+            // The flag's (or RUST_LOG's) filter; RUST_LOG_STYLE still applies.
+            let mut builder = env_logger::Builder::from_env(env_logger::Env::default());
             builder.parse_filters(&args.log);
             builder
         }
