@@ -487,6 +487,10 @@ fn serve_on_a_busy_port_exits_with_one_line_and_creates_no_token() {
         !dir.path().join("depot.db").exists(),
         "the database was not touched"
     );
+    assert!(
+        !dir.path().join("depot-data").exists(),
+        "nor the data directory"
+    );
 }
 
 /// Ctrl-C while a request is half sent: the request is still answered, the
