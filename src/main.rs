@@ -366,11 +366,25 @@ fn expire(config: &Config) -> Result<(), String> {
         carrier_id: None,
     };
     let today = chrono::Utc::now().date_naive();
-    let held = storage::hold_expired(&mut conn, &who, today).map_err(|e| e.to_problem().detail)?;
-    for hold in &held {
+    let run = storage::hold_expired(&mut conn, &who, today).map_err(|e| e.to_problem().detail)?;
+    for hold in &run.holds {
         println!("held lot {}: {}", hold.lot_id, hold.reason);
     }
-    println!("depot: {} expired lot(s) put on hold", held.len());
+    for moved in &run.orders_moved {
+        println!(
+            "order {} ({} {}): {} -> {}",
+            moved.order_id,
+            moved.channel,
+            moved.external_id,
+            moved.from.as_str(),
+            moved.to.as_str()
+        );
+    }
+    println!(
+        "depot: {} expired lot(s) put on hold, {} order(s) moved",
+        run.holds.len(),
+        run.orders_moved.len()
+    );
     Ok(())
 }
 

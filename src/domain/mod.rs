@@ -10,6 +10,7 @@ pub mod inspection;
 pub mod orders;
 pub mod page;
 pub mod receiving;
+pub mod reservations;
 pub mod sampling;
 pub mod storage;
 pub mod switching;

@@ -79,6 +79,53 @@ pub enum SuggestionReason {
     SameSku,
     /// The bin is empty and in the SKU's zone.
     EmptyInZone,
+    /// The SKU has no zone, and the bin is empty and has no zone either.
+    EmptyWithoutZone,
+    /// The SKU has no zone and no empty bin without a zone had room, so an
+    /// empty bin of some zone was taken.
+    EmptyAnyZone,
+}
+
+impl SuggestionReason {
+    /// The reason's name in answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuggestionReason::SameLot => "same_lot",
+            SuggestionReason::SameSku => "same_sku",
+            SuggestionReason::EmptyInZone => "empty_in_zone",
+            SuggestionReason::EmptyWithoutZone => "empty_without_zone",
+            SuggestionReason::EmptyAnyZone => "empty_any_zone",
+        }
+    }
+
+    /// What the suggestion considered, in words, for the bin it chose: each
+    /// rule passed over says why it found nothing.
+    pub fn explain(self, bin: &Bin, request: PutawayRequest<'_>) -> String {
+        let code = &bin.code;
+        let qty = request.qty;
+        let no_lot = format!("no bin with room for {qty} holds this lot");
+        let no_sku = format!("no bin with room for {qty} holds this SKU");
+        match self {
+            SuggestionReason::SameLot => {
+                format!("{code} already holds this lot and has room for {qty}")
+            }
+            SuggestionReason::SameSku => {
+                format!("{no_lot}; {code} already holds this SKU (another lot) and has room")
+            }
+            SuggestionReason::EmptyInZone => format!(
+                "{no_sku}; {code} is empty and in the SKU's zone {}",
+                request.zone.unwrap_or_default()
+            ),
+            SuggestionReason::EmptyWithoutZone => {
+                format!("{no_sku}; the SKU has no zone, and {code} is an empty bin without a zone")
+            }
+            SuggestionReason::EmptyAnyZone => format!(
+                "{no_sku}; the SKU has no zone and no empty bin without a zone has room, \
+                 so {code}, empty, in zone {}",
+                bin.zone.as_deref().unwrap_or_default()
+            ),
+        }
+    }
 }
 
 /// Suggests a bin for a putaway.
@@ -89,8 +136,10 @@ pub enum SuggestionReason {
 /// 1. a bin that already holds the same SKU and lot ([`SuggestionReason::SameLot`]);
 /// 2. else a bin that holds the same SKU, any lot ([`SuggestionReason::SameSku`]);
 /// 3. else an empty bin in the SKU's zone ([`SuggestionReason::EmptyInZone`]).
-///    A SKU without a zone may go to any empty bin, zone-less bins first, so
-///    that zoned bins stay free for the SKUs that belong there.
+///    A SKU without a zone may go to any empty bin, zone-less bins first
+///    ([`SuggestionReason::EmptyWithoutZone`]), so that zoned bins stay free
+///    for the SKUs that belong there ([`SuggestionReason::EmptyAnyZone`]
+///    when only a zoned one has room).
 ///
 /// Rules 1 and 2 ignore zones: the SKU is already in that bin. Every rule
 /// considers only bins with room for the whole quantity, since a putaway
@@ -117,13 +166,22 @@ pub fn suggest_bin<'b>(
         return Some((bin, SuggestionReason::SameSku));
     }
     let empty = with_room().filter(|bin| bin.is_empty());
-    let bin = match request.zone {
+    match request.zone {
         Some(zone) => empty
             .filter(|bin| bin.zone.as_deref() == Some(zone))
-            .min_by_key(first_on_walk),
-        None => empty.min_by_key(|bin| (bin.zone.is_some(), bin.walk_seq, bin.code.as_str())),
-    }?;
-    Some((bin, SuggestionReason::EmptyInZone))
+            .min_by_key(first_on_walk)
+            .map(|bin| (bin, SuggestionReason::EmptyInZone)),
+        None => empty
+            .min_by_key(|bin| (bin.zone.is_some(), bin.walk_seq, bin.code.as_str()))
+            .map(|bin| {
+                let reason = if bin.zone.is_some() {
+                    SuggestionReason::EmptyAnyZone
+                } else {
+                    SuggestionReason::EmptyWithoutZone
+                };
+                (bin, reason)
+            }),
+    }
 }
 
 /// One place sellable units of a SKU could come from.
@@ -513,7 +571,7 @@ mod tests {
         ];
         assert_eq!(
             suggested(&bins, request(None, 10)),
-            Some(("NONE".into(), SuggestionReason::EmptyInZone))
+            Some(("NONE".into(), SuggestionReason::EmptyWithoutZone))
         );
     }
 
@@ -525,7 +583,58 @@ mod tests {
         ];
         assert_eq!(
             suggested(&bins, request(None, 10)),
-            Some(("DRY".into(), SuggestionReason::EmptyInZone))
+            Some(("DRY".into(), SuggestionReason::EmptyAnyZone))
+        );
+    }
+
+    #[test]
+    fn a_reason_never_claims_a_zone_the_sku_does_not_have() {
+        let zoneless = [bin("冷-01").zone("冷").walk(1).build()];
+        let (chosen, reason) = suggest_bin(&zoneless, request(None, 10)).unwrap();
+        assert_eq!(reason.as_str(), "empty_any_zone");
+        let said = reason.explain(chosen, request(None, 10));
+        assert!(said.contains("the SKU has no zone"), "{said}");
+        assert!(
+            said.contains("冷-01") && said.contains("in zone 冷"),
+            "{said}"
+        );
+
+        let bare = [bin("B-01").walk(1).build()];
+        let (chosen, reason) = suggest_bin(&bare, request(None, 10)).unwrap();
+        assert_eq!(reason.as_str(), "empty_without_zone");
+        let said = reason.explain(chosen, request(None, 10));
+        assert!(said.contains("without a zone"), "{said}");
+        assert!(!said.contains("SKU's zone"), "{said}");
+    }
+
+    #[test]
+    fn each_reason_says_what_it_passed_over() {
+        let bins = [
+            bin("LOT")
+                .walk(1)
+                .capacity(100)
+                .holding("TEA", "L1", 95)
+                .build(),
+            bin("SKU").walk(2).holding("TEA", "L0", 5).build(),
+            bin("DRY-1").zone("DRY").walk(3).build(),
+        ];
+        let (chosen, reason) = suggest_bin(&bins, request(Some("DRY"), 3)).unwrap();
+        assert_eq!(reason, SuggestionReason::SameLot);
+        assert_eq!(
+            reason.explain(chosen, request(Some("DRY"), 3)),
+            "LOT already holds this lot and has room for 3"
+        );
+        let (chosen, reason) = suggest_bin(&bins, request(Some("DRY"), 10)).unwrap();
+        assert_eq!(reason, SuggestionReason::SameSku);
+        assert_eq!(
+            reason.explain(chosen, request(Some("DRY"), 10)),
+            "no bin with room for 10 holds this lot; SKU already holds this SKU (another lot) and has room"
+        );
+        let (chosen, reason) = suggest_bin(&bins[2..], request(Some("DRY"), 10)).unwrap();
+        assert_eq!(reason.as_str(), "empty_in_zone");
+        assert_eq!(
+            reason.explain(chosen, request(Some("DRY"), 10)),
+            "no bin with room for 10 holds this SKU; DRY-1 is empty and in the SKU's zone DRY"
         );
     }
 

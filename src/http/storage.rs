@@ -2,7 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{AdminOnly, Caller, StaffOnly, StaffOrMerchant};
@@ -12,8 +12,9 @@ use crate::db::{self, DbPool};
 use crate::domain::inspection::LotStatus;
 use crate::domain::text::{parse_code, parse_text};
 use crate::error::{check_field, validated, AppError, FieldError};
+use crate::services::reservations::OrderMoved;
 use crate::services::storage::{
-    self, CountDone, ExpiringLot, Hold, LedgerCheck, LedgerLine, MoveDone, MoveRequest,
+    self, CountDone, ExpiringLot, Hold, HoldPlaced, LedgerCheck, LedgerLine, MoveDone, MoveRequest,
     PutawayDone, ScrapDone, StockFilter, StockPage,
 };
 
@@ -364,8 +365,20 @@ pub async fn expiring(
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }
 
-/// Put every expired lot on hold (the expiry job; `depot expire` does the same).
-#[utoipa::path(tag = "storage", responses((status = 200, body = ItemList<Hold>)))]
+/// The holds an expiry run placed (one list, never paged) and the orders
+/// that held units of those lots.
+#[derive(Serialize, ToSchema)]
+pub struct ExpiryRun {
+    pub items: Vec<Hold>,
+    /// Always null: the run answers every hold it placed.
+    pub next_cursor: Option<String>,
+    /// Re-reserved from other stock (FEFO) or back-ordered, oldest first.
+    pub orders_moved: Vec<OrderMoved>,
+}
+
+/// Put every expired lot on hold (the expiry job; `depot expire` does the
+/// same); orders holding its units are re-reserved from other stock or back-ordered.
+#[utoipa::path(tag = "storage", responses((status = 200, body = ExpiryRun)))]
 #[post("/stock/expiry-run")]
 pub async fn expiry_run(
     who: Caller<StaffOnly>,
@@ -373,10 +386,11 @@ pub async fn expiry_run(
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
     let today = today();
-    let items = db::run(&pool, move |c| storage::hold_expired(c, &who, today)).await?;
-    Ok(HttpResponse::Ok().json(ItemList {
-        items,
+    let run = db::run(&pool, move |c| storage::hold_expired(c, &who, today)).await?;
+    Ok(HttpResponse::Ok().json(ExpiryRun {
+        items: run.holds,
         next_cursor: None,
+        orders_moved: run.orders_moved,
     }))
 }
 
@@ -425,8 +439,9 @@ pub struct CreateHold {
     pub reason: String,
 }
 
-/// Put a lot on hold for quality: its stock stops being sellable, nothing moves.
-#[utoipa::path(tag = "storage", request_body = CreateHold, responses((status = 201, body = Hold)))]
+/// Put a lot on hold for quality: its stock stops being sellable, nothing
+/// moves; orders holding it are re-reserved from other stock or back-ordered.
+#[utoipa::path(tag = "storage", request_body = CreateHold, responses((status = 201, body = HoldPlaced)))]
 #[post("/holds")]
 pub async fn create_hold(
     who: Caller<StaffOnly>,

@@ -12,7 +12,6 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::backend::{self, SkuLock};
 use crate::db::schema::{
     inspection_evidence, inspection_findings, inspections, ledger_entries, locations,
     lot_dispositions, lots, skus, stock,
@@ -29,10 +28,11 @@ use crate::domain::sampling::{InspectionLevel, Severity};
 use crate::domain::time;
 use crate::domain::trace::{biz_tx, Action, BizStep, Disposition};
 use crate::error::{validated, AppError, FieldError};
-use crate::services::catalog::{self, InspectionCheck, InspectionTemplate};
+use crate::services::catalog::{self, InspectionCheck, InspectionTemplate, Location};
 use crate::services::ledger::{self, Movement, MovementKind};
 use crate::services::lots::{self as lot_service, Lot, LotRow};
-use crate::services::{evidence, orders, switching, trace};
+use crate::services::reservations::{self, Shortfall};
+use crate::services::{evidence, switching, trace};
 
 /// At most this many pieces of evidence per inspection.
 pub const MAX_EVIDENCE: usize = 50;
@@ -827,9 +827,24 @@ fn move_into_quarantine(
 ) -> Result<(), AppError> {
     let quarantine = catalog::default_location(c, "quarantine")?;
     // Orders holding the lot (a correction rejected an accepted, put-away
-    // lot) give it up first: reserved units cannot be moved.
-    backend::lock_skus(c, std::slice::from_ref(&lot.sku_id), SkuLock::Exclusive)?;
-    let (_, skus) = orders::withdraw_lot(c, who, &lot.id)?;
+    // lot) give it up first, since reserved units cannot be moved; once the
+    // lot is in quarantine they are placed again from other lots, oldest
+    // first, or back-ordered (services::reservations).
+    let shortfall = [Shortfall::Lot { lot_id: &lot.id }];
+    reservations::release_and_replace(c, who, &shortfall, Disposition::NonConformant, |c| {
+        hold_in_quarantine(c, who, lot, reference, &quarantine)
+    })?;
+    Ok(())
+}
+
+/// The ledger `hold` movement of every unit of the lot outside quarantine into it.
+fn hold_in_quarantine(
+    c: &mut AnyConnection,
+    who: &Principal,
+    lot: &LotRow,
+    reference: (&str, &str),
+    quarantine: &Location,
+) -> Result<(), AppError> {
     let outside: Vec<(String, i64)> = lot_locations(c, &lot.id)?
         .into_iter()
         .filter(|(_, kind, _)| kind != "quarantine")
@@ -863,8 +878,6 @@ fn move_into_quarantine(
             Some(&quarantine.id),
         ),
     )?;
-    // What they gave up is served from other lots, if there is any.
-    orders::serve_backorders(c, who, &skus)?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub mod order_queue;
 pub mod orders;
 pub mod receiving;
 pub mod reports;
+pub mod reservations;
 pub mod storage;
 pub mod switching;
 pub mod trace;

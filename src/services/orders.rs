@@ -816,8 +816,17 @@ pub fn serve_backorders(
     who: &Principal,
     sku_ids: &[String],
 ) -> Result<usize, AppError> {
+    Ok(serve_backorders_listed(c, who, sku_ids)?.len())
+}
+
+/// [`serve_backorders`], answering the ids of the orders it reserved, oldest first.
+pub(crate) fn serve_backorders_listed(
+    c: &mut AnyConnection,
+    who: &Principal,
+    sku_ids: &[String],
+) -> Result<Vec<String>, AppError> {
     if sku_ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     // The caller took these first, before any stock row; taking them again
     // is a no-op that keeps this function safe to call on its own.
@@ -837,7 +846,7 @@ pub fn serve_backorders(
     )
     .load(c)?;
     if waiting.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let mut lines_of: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
     for chunk in waiting.chunks(CHUNK) {
@@ -873,7 +882,7 @@ pub fn serve_backorders(
         }
     }
     apply_reservations(c, who, &planned, &classes, now)?;
-    Ok(planned.len())
+    Ok(planned.into_iter().map(|p| p.order_id).collect())
 }
 
 // ------------------------------------------------------------------ reading
@@ -1173,6 +1182,19 @@ fn release_reservations(
     disposition: Disposition,
     now: NaiveDateTime,
 ) -> Result<Vec<String>, AppError> {
+    release_reservations_as(c, who, order_ids, &|_, _| disposition, now)
+}
+
+/// [`release_reservations`], with the disposition of each stock row's units
+/// (lot id, location id) told apart: `services::reservations` marks the
+/// units of the stock it takes back differently from the rest of an order.
+pub(crate) fn release_reservations_as(
+    c: &mut AnyConnection,
+    who: &Principal,
+    order_ids: &[String],
+    disposition_of: &dyn Fn(&str, &str) -> Disposition,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
     let mut skus: BTreeSet<String> = BTreeSet::new();
     let mut held: Vec<(String, i32, String, String, i64)> = Vec::new();
     for chunk in order_ids.chunks(CHUNK) {
@@ -1233,43 +1255,18 @@ fn release_reservations(
     }
     let lot_ids: Vec<&str> = held.iter().map(|h| h.2.as_str()).collect();
     let classes = lot_classes(c, &lot_ids)?;
-    record_reservation_events(c, who, &rows, &classes, Action::Delete, disposition, now)?;
+    let mut by_disposition: Vec<(Disposition, Vec<ReservationRow>)> = Vec::new();
+    for row in rows {
+        let disposition = disposition_of(row.0 .2, row.0 .3);
+        match by_disposition.iter_mut().find(|(d, _)| *d == disposition) {
+            Some((_, group)) => group.push(row),
+            None => by_disposition.push((disposition, vec![row])),
+        }
+    }
+    for (disposition, group) in &by_disposition {
+        record_reservation_events(c, who, group, &classes, Action::Delete, *disposition, now)?;
+    }
     Ok(skus)
-}
-
-/// A lot that stops being sellable while orders hold it (a correction
-/// rejected it): every order holding any of it gives up its whole
-/// reservation (an order is reserved whole or not at all) and is
-/// back-ordered again, oldest first in the queue as before. Answers the
-/// orders and their SKUs; the caller serves back-orders after it moved the
-/// lot out of sellable stock, so they are covered from other lots.
-pub fn withdraw_lot(
-    c: &mut AnyConnection,
-    who: &Principal,
-    lot_id: &str,
-) -> Result<(Vec<String>, Vec<String>), AppError> {
-    let holding: BTreeSet<String> = reservations::table
-        .filter(reservations::lot_id.eq(lot_id))
-        .select(reservations::order_id)
-        .load::<String>(c)?
-        .into_iter()
-        .collect();
-    let orders_held: Vec<String> = holding.into_iter().collect();
-    if orders_held.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let now = time::now();
-    let skus = release_reservations(c, who, &orders_held, Disposition::NonConformant, now)?;
-    for chunk in orders_held.chunks(CHUNK) {
-        diesel::update(
-            orders::table
-                .filter(orders::id.eq_any(chunk))
-                .filter(orders::status.eq("reserved")),
-        )
-        .set((orders::status.eq("backordered"), orders::updated_at.eq(now)))
-        .execute(c)?;
-    }
-    Ok((orders_held, skus))
 }
 
 fn lot_classes(

@@ -19,13 +19,14 @@ use crate::domain::csv::write_record;
 use crate::domain::ids::new_id;
 use crate::domain::inspection::LotStatus;
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::storage::{self as rules, Bin, PutawayRequest, SuggestionReason};
+use crate::domain::storage::{self as rules, Bin, PutawayRequest};
 use crate::domain::time;
 use crate::domain::trace::{biz_tx, Action, BizStep, Disposition};
 use crate::error::AppError;
 use crate::services::catalog::{self, Location};
 use crate::services::ledger::{self, Movement, MovementKind};
 use crate::services::lots::{self as lot_service, LotRow};
+use crate::services::reservations::{self, OrderMoved, Shortfall};
 use crate::services::{orders, trace};
 
 // ------------------------------------------------------------------ putaway
@@ -37,8 +38,12 @@ pub struct PutawayDone {
     pub qty: i64,
     /// depot chose the bin (no `location_code` was given).
     pub suggested: bool,
-    /// Why that bin: same_lot, same_sku or empty_in_zone (suggested only).
+    /// Why that bin (suggested only): same_lot, same_sku, empty_in_zone (the
+    /// SKU's zone), empty_without_zone (the SKU has no zone, nor the bin) or
+    /// empty_any_zone (the SKU has no zone; only a zoned empty bin had room).
     pub reason: Option<String>,
+    /// The reason in words: what the suggestion considered and passed over.
+    pub reason_detail: Option<String>,
     pub movement_id: String,
 }
 
@@ -68,10 +73,10 @@ pub fn putaway(
                 "only {total} unit(s) of lot {lot_id} are waiting in receiving; {qty} were asked for"
             )));
         }
-        let (target, suggested, reason) = match location_code {
+        let (target, suggested, reason, reason_detail) = match location_code {
             Some(code) => {
                 let bin = catalog::location_by_code(c, &code, "storage", "location_code")?;
-                (bin, false, None)
+                (bin, false, None, None)
             }
             None => {
                 let zone: Option<String> = skus::table
@@ -91,8 +96,9 @@ pub fn putaway(
                     )));
                 };
                 let code = bin.code.clone();
+                let detail = why.explain(bin, request);
                 let bin = catalog::location_by_code(c, &code, "storage", "location_code")?;
-                (bin, true, Some(reason_name(why).to_string()))
+                (bin, true, Some(why.as_str().to_string()), Some(detail))
             }
         };
         check_room(c, &target, qty)?;
@@ -131,17 +137,10 @@ pub fn putaway(
             qty,
             suggested,
             reason,
+            reason_detail,
             movement_id,
         })
     })
-}
-
-fn reason_name(reason: SuggestionReason) -> &'static str {
-    match reason {
-        SuggestionReason::SameLot => "same_lot",
-        SuggestionReason::SameSku => "same_sku",
-        SuggestionReason::EmptyInZone => "empty_in_zone",
-    }
 }
 
 /// A storage location's id, code, zone, walk sequence and capacity.
@@ -491,13 +490,18 @@ pub struct ScrapDone {
     pub reason: String,
     /// Damage holds at that location that ended because no units are left there.
     pub released_holds: Vec<String>,
+    /// Orders that held the scrapped units (re-reserved from other stock or
+    /// back-ordered), and back-orders served by what they gave back.
+    pub orders_moved: Vec<OrderMoved>,
 }
 
 /// Destroys units of an accepted lot at a storage bin or in quarantine
 /// (damage found, units not worth keeping): a `scrap` movement and a
-/// destroying event. Only unreserved units; a rejected lot is scrapped whole
-/// by its disposition instead. A damage hold at a quarantine location ends
-/// when its last unit is scrapped.
+/// destroying event. Units that orders hold may be scrapped too: the
+/// youngest of those orders give back what the bin can no longer cover and
+/// are placed again (`services::reservations`). A rejected lot is scrapped
+/// whole by its disposition instead. A damage hold at a quarantine location
+/// ends when its last unit is scrapped.
 pub fn scrap(
     conn: &mut AnyConnection,
     who: &Principal,
@@ -524,58 +528,91 @@ pub fn scrap(
                 lot.id, lot.status
             )));
         }
-        let movement_id = ledger::post(
+        // The reservations the scrap takes away are placed again. A unit
+        // another request takes meanwhile makes the scrap's guarded
+        // decrement a 409, never an oversell.
+        let left = on_hand_at(c, &lot.id, &location.id)? - qty;
+        let shortfall = [Shortfall::Bin {
+            lot_id: &lot.id,
+            location_id: &location.id,
+            keep: left.max(0),
+        }];
+        let (done, orders_moved) = reservations::release_and_replace(
             c,
-            &Movement {
-                kind: MovementKind::Scrap,
-                lot_id: &lot.id,
-                reference: Some(("lot", &lot.id)),
-                reason: Some(reason),
-                actor: Some(&who.token_id),
-            },
-            &[(&location.id, -qty)],
+            who,
+            &shortfall,
+            Disposition::SellableAccessible,
+            |c| destroy(c, who, &lot, &location, qty, reason),
         )?;
-        trace::record(
-            c,
-            trace::LotEvent {
-                action: Action::Delete,
-                ..event(
-                    &lot,
-                    who,
-                    BizStep::Destroying,
-                    Disposition::Destroyed,
-                    qty,
-                    &location.id,
-                )
-            },
-        )?;
-        let mut released_holds = Vec::new();
-        if on_hand_at(c, &lot.id, &location.id)? == 0 {
-            let ended: Vec<String> = stock_holds::table
-                .filter(stock_holds::lot_id.eq(&lot.id))
-                .filter(stock_holds::location_id.eq(&location.id))
-                .filter(stock_holds::kind.eq("damage"))
-                .filter(stock_holds::released_at.is_null())
-                .select(stock_holds::id)
-                .load(c)?;
-            if !ended.is_empty() {
-                diesel::update(stock_holds::table.filter(stock_holds::id.eq_any(&ended)))
-                    .set((
-                        stock_holds::released_at.eq(time::now()),
-                        stock_holds::released_by.eq(&who.token_id),
-                    ))
-                    .execute(c)?;
-            }
-            released_holds = ended;
-        }
         Ok(ScrapDone {
-            movement_id,
-            lot_id: lot.id,
-            location_code: location.code,
-            qty,
-            reason: reason.to_string(),
-            released_holds,
+            orders_moved,
+            ..done
         })
+    })
+}
+
+/// The scrap itself: the movement, the destroying event, and the end of a
+/// damage hold whose last unit went.
+fn destroy(
+    c: &mut AnyConnection,
+    who: &Principal,
+    lot: &LotRow,
+    location: &Location,
+    qty: i64,
+    reason: &str,
+) -> Result<ScrapDone, AppError> {
+    let movement_id = ledger::post(
+        c,
+        &Movement {
+            kind: MovementKind::Scrap,
+            lot_id: &lot.id,
+            reference: Some(("lot", &lot.id)),
+            reason: Some(reason),
+            actor: Some(&who.token_id),
+        },
+        &[(&location.id, -qty)],
+    )?;
+    trace::record(
+        c,
+        trace::LotEvent {
+            action: Action::Delete,
+            ..event(
+                lot,
+                who,
+                BizStep::Destroying,
+                Disposition::Destroyed,
+                qty,
+                &location.id,
+            )
+        },
+    )?;
+    let mut released_holds = Vec::new();
+    if on_hand_at(c, &lot.id, &location.id)? == 0 {
+        let ended: Vec<String> = stock_holds::table
+            .filter(stock_holds::lot_id.eq(&lot.id))
+            .filter(stock_holds::location_id.eq(&location.id))
+            .filter(stock_holds::kind.eq("damage"))
+            .filter(stock_holds::released_at.is_null())
+            .select(stock_holds::id)
+            .load(c)?;
+        if !ended.is_empty() {
+            diesel::update(stock_holds::table.filter(stock_holds::id.eq_any(&ended)))
+                .set((
+                    stock_holds::released_at.eq(time::now()),
+                    stock_holds::released_by.eq(&who.token_id),
+                ))
+                .execute(c)?;
+        }
+        released_holds = ended;
+    }
+    Ok(ScrapDone {
+        movement_id,
+        lot_id: lot.id.clone(),
+        location_code: location.code.clone(),
+        qty,
+        reason: reason.to_string(),
+        released_holds,
+        orders_moved: Vec::new(),
     })
 }
 
@@ -634,11 +671,17 @@ pub struct CountDone {
     pub adjustment: i64,
     pub movement_id: Option<String>,
     pub reason: String,
+    /// Orders whose reservation the count could no longer cover (re-reserved
+    /// from other stock or back-ordered), and back-orders it served.
+    pub orders_moved: Vec<OrderMoved>,
 }
 
 /// Records a cycle count of a lot at a location and posts the difference as
 /// an adjustment. The stock row is locked while it is read, so the adjustment
-/// brings on-hand exactly to the count.
+/// brings on-hand exactly to the count. The shelf is the truth: when fewer
+/// units are found than orders hold there, the youngest orders give theirs
+/// back and are placed again (`services::reservations`); units found over
+/// the ledger serve the back-order queue.
 pub fn count(
     conn: &mut AnyConnection,
     who: &Principal,
@@ -650,76 +693,95 @@ pub fn count(
     db::write(conn, |c| {
         let lot = lot_service::row(c, who, lot_id)?;
         let location = any_location(c, location_code, "location_code")?;
-        let row = stock::table
-            .filter(stock::lot_id.eq(&lot.id))
-            .filter(stock::location_id.eq(&location.id));
-        diesel::update(row)
-            .set(stock::on_hand.eq(stock::on_hand))
-            .execute(c)?;
-        let (on_hand, reserved): (i64, i64) = row
-            .select((stock::on_hand, stock::reserved))
-            .first(c)
-            .optional()?
-            .unwrap_or((0, 0));
-        let adjustment = rules::count_adjustment(on_hand, counted)
-            .map_err(|m| AppError::field("counted_qty", m))?;
-        if counted < reserved {
-            return Err(AppError::InvalidState(format!(
-                "{reserved} unit(s) of lot {lot_id} at {location_code} are reserved for orders; \
-                 release them before counting fewer"
-            )));
-        }
-        let count_id = new_id("cnt");
-        let movement_id = if adjustment == 0 {
-            None
-        } else {
-            Some(ledger::post(
-                c,
-                &Movement {
-                    kind: MovementKind::Adjust,
-                    lot_id: &lot.id,
-                    reference: Some(("count", &count_id)),
-                    reason: Some(reason),
-                    actor: Some(&who.token_id),
-                },
-                &[(&location.id, adjustment)],
-            )?)
-        };
-        diesel::insert_into(stock_counts::table)
-            .values((
-                stock_counts::id.eq(&count_id),
-                stock_counts::lot_id.eq(&lot.id),
-                stock_counts::location_id.eq(&location.id),
-                stock_counts::expected_qty.eq(on_hand),
-                stock_counts::counted_qty.eq(counted),
-                stock_counts::movement_id.eq(&movement_id),
-                stock_counts::reason.eq(reason),
-                stock_counts::created_at.eq(time::now()),
-                stock_counts::created_by.eq(&who.token_id),
-            ))
-            .execute(c)?;
-        let disposition = disposition_now(c, &lot, &location)?;
-        trace::record(
+        let shortfall = [Shortfall::Bin {
+            lot_id: &lot.id,
+            location_id: &location.id,
+            keep: counted,
+        }];
+        let (done, orders_moved) = reservations::release_and_replace(
             c,
-            event(
-                &lot,
-                who,
-                BizStep::CycleCounting,
-                disposition,
-                counted,
-                &location.id,
-            ),
+            who,
+            &shortfall,
+            Disposition::SellableAccessible,
+            |c| record_count(c, who, &lot, &location, counted, reason),
         )?;
         Ok(CountDone {
-            count_id,
-            lot_id: lot.id,
-            location_code: location.code,
-            expected_qty: on_hand,
-            counted_qty: counted,
-            adjustment,
-            movement_id,
-            reason: reason.to_string(),
+            orders_moved,
+            ..done
         })
+    })
+}
+
+/// The count itself: the stock row read under its lock, the `adjust`
+/// movement, the `stock_counts` row and the cycle-counting event.
+fn record_count(
+    c: &mut AnyConnection,
+    who: &Principal,
+    lot: &LotRow,
+    location: &Location,
+    counted: i64,
+    reason: &str,
+) -> Result<CountDone, AppError> {
+    let row = stock::table
+        .filter(stock::lot_id.eq(&lot.id))
+        .filter(stock::location_id.eq(&location.id));
+    diesel::update(row)
+        .set(stock::on_hand.eq(stock::on_hand))
+        .execute(c)?;
+    let on_hand: i64 = row.select(stock::on_hand).first(c).optional()?.unwrap_or(0);
+    let adjustment =
+        rules::count_adjustment(on_hand, counted).map_err(|m| AppError::field("counted_qty", m))?;
+    let count_id = new_id("cnt");
+    let movement_id = if adjustment == 0 {
+        None
+    } else {
+        Some(ledger::post(
+            c,
+            &Movement {
+                kind: MovementKind::Adjust,
+                lot_id: &lot.id,
+                reference: Some(("count", &count_id)),
+                reason: Some(reason),
+                actor: Some(&who.token_id),
+            },
+            &[(&location.id, adjustment)],
+        )?)
+    };
+    diesel::insert_into(stock_counts::table)
+        .values((
+            stock_counts::id.eq(&count_id),
+            stock_counts::lot_id.eq(&lot.id),
+            stock_counts::location_id.eq(&location.id),
+            stock_counts::expected_qty.eq(on_hand),
+            stock_counts::counted_qty.eq(counted),
+            stock_counts::movement_id.eq(&movement_id),
+            stock_counts::reason.eq(reason),
+            stock_counts::created_at.eq(time::now()),
+            stock_counts::created_by.eq(&who.token_id),
+        ))
+        .execute(c)?;
+    let disposition = disposition_now(c, lot, location)?;
+    trace::record(
+        c,
+        event(
+            lot,
+            who,
+            BizStep::CycleCounting,
+            disposition,
+            counted,
+            &location.id,
+        ),
+    )?;
+    Ok(CountDone {
+        count_id,
+        lot_id: lot.id.clone(),
+        location_code: location.code.clone(),
+        expected_qty: on_hand,
+        counted_qty: counted,
+        adjustment,
+        movement_id,
+        reason: reason.to_string(),
+        orders_moved: Vec::new(),
     })
 }
 
@@ -834,54 +896,92 @@ pub fn list_holds(
     Ok(Page::from_rows(holds, page, |h| &h.id))
 }
 
+/// A hold just placed, and the orders it took stock from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HoldPlaced {
+    #[serde(flatten)]
+    pub hold: Hold,
+    /// Orders that held units of the held stock, re-reserved from other
+    /// stock (FEFO) or back-ordered, and back-orders served by what they gave back.
+    pub orders_moved: Vec<OrderMoved>,
+}
+
 /// Puts a lot on hold for quality (at one location, or everywhere): its
-/// stock there stops being sellable until the hold is released. No unit moves.
+/// stock there stops being sellable until the hold is released. No unit
+/// moves; orders holding that stock give it back and are placed again from
+/// other stock, oldest first, or back-ordered (`services::reservations`).
 pub fn create_hold(
     conn: &mut AnyConnection,
     who: &Principal,
     lot_id: &str,
     location_code: Option<String>,
     reason: &str,
-) -> Result<Hold, AppError> {
+) -> Result<HoldPlaced, AppError> {
     db::write(conn, |c| {
         let lot = lot_service::row(c, who, lot_id)?;
         let location = match location_code {
             Some(code) => Some(any_location(c, &code, "location_code")?),
             None => None,
         };
-        let id = new_id("hld");
-        diesel::insert_into(stock_holds::table)
-            .values((
-                stock_holds::id.eq(&id),
-                stock_holds::lot_id.eq(&lot.id),
-                stock_holds::location_id.eq(location.as_ref().map(|l| l.id.clone())),
-                stock_holds::reason.eq(reason),
-                stock_holds::kind.eq("quality"),
-                stock_holds::created_at.eq(time::now()),
-                stock_holds::created_by.eq(&who.token_id),
-            ))
-            .execute(c)?;
-        let (main, total) = lot_total(c, &lot.id)?;
-        let at = location.as_ref().map(|l| l.id.clone()).or(main);
-        if let Some(at) = at {
-            trace::record(
-                c,
-                event(
-                    &lot,
-                    who,
-                    BizStep::Holding,
-                    Disposition::NonSellableOther,
-                    total,
-                    &at,
-                ),
-            )?;
-        }
-        let row: HoldRow = stock_holds::table
-            .find(&id)
-            .select(hold_columns())
-            .first(c)?;
-        to_hold(c, row)
+        let shortfall = [match &location {
+            Some(l) => Shortfall::Bin {
+                lot_id: &lot.id,
+                location_id: &l.id,
+                keep: 0,
+            },
+            None => Shortfall::Lot { lot_id: &lot.id },
+        }];
+        let (hold, orders_moved) = reservations::release_and_replace(
+            c,
+            who,
+            &shortfall,
+            Disposition::NonSellableOther,
+            |c| place_quality_hold(c, who, &lot, location.as_ref(), reason),
+        )?;
+        Ok(HoldPlaced { hold, orders_moved })
     })
+}
+
+/// The quality hold's row and its holding event.
+fn place_quality_hold(
+    c: &mut AnyConnection,
+    who: &Principal,
+    lot: &LotRow,
+    location: Option<&Location>,
+    reason: &str,
+) -> Result<Hold, AppError> {
+    let id = new_id("hld");
+    diesel::insert_into(stock_holds::table)
+        .values((
+            stock_holds::id.eq(&id),
+            stock_holds::lot_id.eq(&lot.id),
+            stock_holds::location_id.eq(location.map(|l| l.id.clone())),
+            stock_holds::reason.eq(reason),
+            stock_holds::kind.eq("quality"),
+            stock_holds::created_at.eq(time::now()),
+            stock_holds::created_by.eq(&who.token_id),
+        ))
+        .execute(c)?;
+    let (main, total) = lot_total(c, &lot.id)?;
+    let at = location.map(|l| l.id.clone()).or(main);
+    if let Some(at) = at {
+        trace::record(
+            c,
+            event(
+                lot,
+                who,
+                BizStep::Holding,
+                Disposition::NonSellableOther,
+                total,
+                &at,
+            ),
+        )?;
+    }
+    let row: HoldRow = stock_holds::table
+        .find(&id)
+        .select(hold_columns())
+        .first(c)?;
+    to_hold(c, row)
 }
 
 /// Releases a hold; releasing twice changes nothing. Units a damage hold
@@ -1063,56 +1163,86 @@ pub fn expiring_page(
     })
 }
 
+/// What the expiry job held, and the orders it took stock from.
+#[derive(Debug, Clone)]
+pub struct ExpiredHeld {
+    pub holds: Vec<Hold>,
+    pub orders_moved: Vec<OrderMoved>,
+}
+
 /// The expiry job: every accepted lot with units on hand that is expired on
 /// `today` ([`rules::is_expired`]) and not yet held gets an `expired` hold and
 /// a `holding / expired` trace event. Running it twice holds nothing twice.
+/// Orders still holding units of those lots give them back and are placed
+/// again from other stock, oldest first, or back-ordered
+/// (`services::reservations`).
 pub fn hold_expired(
     conn: &mut AnyConnection,
     who: &Principal,
     today: NaiveDate,
-) -> Result<Vec<Hold>, AppError> {
+) -> Result<ExpiredHeld, AppError> {
     db::write(conn, |c| {
-        let candidates = expiring(c, who, 0, today)?;
-        let mut held = Vec::new();
-        for lot in candidates.into_iter().filter(|l| !l.held) {
-            if !rules::is_expired(Some(lot.expiry_date), today) {
-                continue;
-            }
-            let row = lot_service::row(c, who, &lot.lot_id)?;
-            let id = new_id("hld");
-            diesel::insert_into(stock_holds::table)
-                .values((
-                    stock_holds::id.eq(&id),
-                    stock_holds::lot_id.eq(&lot.lot_id),
-                    stock_holds::location_id.eq(None::<String>),
-                    stock_holds::reason.eq(format!("expired on {}", lot.expiry_date)),
-                    stock_holds::kind.eq("expired"),
-                    stock_holds::created_at.eq(time::now()),
-                    stock_holds::created_by.eq(&who.token_id),
-                ))
-                .execute(c)?;
-            let (location_id, on_hand) = lot_total(c, &lot.lot_id)?;
-            if let Some(location_id) = location_id {
-                trace::record(
-                    c,
-                    event(
-                        &row,
-                        who,
-                        BizStep::Holding,
-                        Disposition::Expired,
-                        on_hand,
-                        &location_id,
-                    ),
-                )?;
-            }
-            let hold: HoldRow = stock_holds::table
-                .find(&id)
-                .select(hold_columns())
-                .first(c)?;
-            held.push(to_hold(c, hold)?);
-        }
-        Ok(held)
+        let expired: Vec<ExpiringLot> = expiring(c, who, 0, today)?
+            .into_iter()
+            .filter(|l| !l.held && rules::is_expired(Some(l.expiry_date), today))
+            .collect();
+        let shortfalls: Vec<Shortfall> = expired
+            .iter()
+            .map(|l| Shortfall::Lot { lot_id: &l.lot_id })
+            .collect();
+        let (holds, orders_moved) =
+            reservations::release_and_replace(c, who, &shortfalls, Disposition::Expired, |c| {
+                place_expired_holds(c, who, &expired)
+            })?;
+        Ok(ExpiredHeld {
+            holds,
+            orders_moved,
+        })
     })
+}
+
+/// An `expired` hold and its holding event per lot.
+fn place_expired_holds(
+    c: &mut AnyConnection,
+    who: &Principal,
+    expired: &[ExpiringLot],
+) -> Result<Vec<Hold>, AppError> {
+    let mut held = Vec::new();
+    for lot in expired {
+        let row = lot_service::row(c, who, &lot.lot_id)?;
+        let id = new_id("hld");
+        diesel::insert_into(stock_holds::table)
+            .values((
+                stock_holds::id.eq(&id),
+                stock_holds::lot_id.eq(&lot.lot_id),
+                stock_holds::location_id.eq(None::<String>),
+                stock_holds::reason.eq(format!("expired on {}", lot.expiry_date)),
+                stock_holds::kind.eq("expired"),
+                stock_holds::created_at.eq(time::now()),
+                stock_holds::created_by.eq(&who.token_id),
+            ))
+            .execute(c)?;
+        let (location_id, on_hand) = lot_total(c, &lot.lot_id)?;
+        if let Some(location_id) = location_id {
+            trace::record(
+                c,
+                event(
+                    &row,
+                    who,
+                    BizStep::Holding,
+                    Disposition::Expired,
+                    on_hand,
+                    &location_id,
+                ),
+            )?;
+        }
+        let hold: HoldRow = stock_holds::table
+            .find(&id)
+            .select(hold_columns())
+            .first(c)?;
+        held.push(to_hold(c, hold)?);
+    }
+    Ok(held)
 }
 
 // ------------------------------------------------------------------ queries
@@ -1129,7 +1259,8 @@ pub struct StockLine {
     pub location_kind: String,
     pub on_hand: i64,
     pub reserved: i64,
-    /// on_hand − reserved.
+    /// What orders may still take: on_hand − reserved where the line is
+    /// sellable, 0 where it is not (held, expired, quarantined, in receiving).
     pub available: i64,
     pub lot_status: LotStatus,
     #[schema(value_type = Option<String>, format = Date)]
@@ -1144,8 +1275,10 @@ pub struct StockLine {
 pub struct StockTotals {
     pub on_hand: i64,
     pub reserved: i64,
+    /// The lines' `available`: only sellable lines count.
     pub available: i64,
-    /// Available units that are sellable.
+    /// Available units that are sellable (equal to `available`, which
+    /// counts sellable lines only).
     pub sellable: i64,
 }
 
@@ -1260,7 +1393,7 @@ fn stock_lines(
                 location_kind: r.7,
                 on_hand: r.8,
                 reserved: r.9,
-                available: r.8 - r.9,
+                available: if sellable { r.8 - r.9 } else { 0 },
                 lot_status: status,
                 expiry_date: r.11,
                 on_hold,

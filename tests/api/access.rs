@@ -9,6 +9,7 @@ use crate::on_both_backends;
 on_both_backends!(
     every_endpoint_answers_each_role_as_the_matrix_says,
     the_matrix_covers_every_secured_operation,
+    the_documented_roles_are_the_role_matrix,
     another_merchants_object_looks_like_a_missing_one,
     another_carriers_object_looks_like_a_missing_one,
     tokens_are_stored_only_as_their_sha256,
@@ -1123,4 +1124,39 @@ async fn the_last_admin_token_cannot_be_revoked(app: TestApp) {
     )
     .await
     .problem(409);
+}
+
+/// docs/API.md tells partners which roles may call each endpoint; its table
+/// must be the role matrix above, row for row.
+async fn the_documented_roles_are_the_role_matrix(app: TestApp) {
+    let f = fixture(&app).await;
+    let mut rows = matrix(&f, "admin", "tok_x");
+    rows.extend(
+        raw_matrix("admin")
+            .into_iter()
+            .map(|(endpoint, _, _)| endpoint),
+    );
+    let expected: std::collections::BTreeSet<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "| `{}` | `{}` | {} |",
+                r.template.trim_start_matches("/api/v1"),
+                r.method,
+                r.allowed.join(", ")
+            )
+        })
+        .collect();
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/API.md"))
+        .expect("docs/API.md");
+    let documented: std::collections::BTreeSet<String> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `/"))
+        .map(str::to_string)
+        .collect();
+    let table = expected.iter().cloned().collect::<Vec<_>>().join("\n");
+    assert_eq!(
+        documented, expected,
+        "docs/API.md's role table differs from the role matrix; the matrix's table is:\n{table}"
+    );
 }

@@ -21,6 +21,7 @@ on_both_backends!(
     damaged_units_found_fine_go_back_to_a_bin_and_the_rest_are_scrapped,
     counts_and_releases_report_the_units_as_they_stand,
     stock_is_filtered_by_the_state_of_its_lot,
+    a_putaway_suggestion_says_what_it_considered,
 );
 
 /// Bins: A-01 (zone dry, walk 10, capacity 1000), A-02 (dry, walk 20),
@@ -987,4 +988,65 @@ async fn stock_is_filtered_by_the_state_of_its_lot(app: TestApp) {
         .await
         .problem(422);
     assert_eq!(problem["errors"][0]["field"], "lot_status");
+}
+
+async fn a_putaway_suggestion_says_what_it_considered(app: TestApp) {
+    // TEA has no storage zone; every bin has one.
+    let floor = Floor::new(&app, "TEAHOUSE", "TEA").await;
+    bins(&app).await;
+    let lots = floor.receive(&app, "TEA", "ASN-1", &[30, 30]).await;
+    for lot in &lots {
+        floor.inspect(&app, lot, true).await;
+    }
+
+    let zoned = putaway(&app, &floor, &lots[0], json!({"qty": 10})).await;
+
+    // The first empty bin on the walk, C-01 (cold): not "in the SKU's zone".
+    assert_eq!(zoned["location_code"], "C-01");
+    assert_eq!(zoned["reason"], "empty_any_zone");
+    let detail = zoned["reason_detail"].as_str().unwrap();
+    assert!(detail.contains("the SKU has no zone"), "{detail}");
+    assert!(detail.contains("in zone cold"), "{detail}");
+
+    // A bin without a zone is preferred once there is one.
+    app.post(
+        "/api/v1/locations",
+        &app.admin_token,
+        json!({"code": "Z-01", "kind": "storage", "walk_seq": 90}),
+    )
+    .await
+    .ok(201);
+    let other_sku = app
+        .post(
+            "/api/v1/skus",
+            &floor.merchant_token,
+            json!({"code": "CUP", "name": "茶杯"}),
+        )
+        .await
+        .ok(201);
+    assert!(other_sku["storage_zone"].is_null(), "{other_sku}");
+    let cups = floor.receive(&app, "CUP", "ASN-2", &[5]).await;
+    floor.inspect(&app, &cups[0], true).await;
+    let bare = putaway(&app, &floor, &cups[0], json!({"qty": 5})).await;
+    assert_eq!(bare["location_code"], "Z-01");
+    assert_eq!(bare["reason"], "empty_without_zone");
+
+    // The same lot again: the bin that holds it, and it says so.
+    let again = putaway(&app, &floor, &lots[0], json!({"qty": 5})).await;
+    assert_eq!(again["location_code"], "C-01");
+    assert_eq!(again["reason"], "same_lot");
+    assert_eq!(
+        again["reason_detail"],
+        "C-01 already holds this lot and has room for 5"
+    );
+    // A named bin has no reason.
+    let named = putaway(
+        &app,
+        &floor,
+        &lots[1],
+        json!({"qty": 5, "location_code": "A-02"}),
+    )
+    .await;
+    assert_eq!(named["reason"], Value::Null);
+    assert_eq!(named["reason_detail"], Value::Null);
 }
