@@ -9,7 +9,9 @@
 //! | `DEPOT_WORKERS` | number of cores | HTTP worker threads |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
-//! A bad value stops start-up with one line naming the variable.
+//! A bad value stops start-up with one line naming the variable. `depot serve`
+//! also takes each as a flag (`--bind` …; a flag wins over its variable), and
+//! `depot serve --help` lists them with these defaults.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -68,6 +70,15 @@ impl DatabaseUrl {
 }
 
 pub const DEFAULT_SQLITE_FILE: &str = "depot.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "depot-data";
+pub const DEFAULT_POOL_SIZE: usize = 8;
+pub const DEFAULT_LOG: &str = "info";
+
+/// HTTP workers by default: one per core.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -103,7 +114,7 @@ impl Config {
         let database_url = DatabaseUrl::parse(&raw_url)
             .map_err(|reason| fail("DATABASE_URL", &raw_url, reason))?;
 
-        let raw_bind = lookup("DEPOT_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let raw_bind = lookup("DEPOT_BIND").unwrap_or_else(|| DEFAULT_BIND.into());
         let bind = raw_bind.trim().parse::<SocketAddr>().map_err(|_| {
             fail(
                 "DEPOT_BIND",
@@ -112,15 +123,14 @@ impl Config {
             )
         })?;
 
-        let raw_dir = lookup("DEPOT_DATA_DIR").unwrap_or_else(|| "depot-data".into());
+        let raw_dir = lookup("DEPOT_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.into());
         if raw_dir.trim().is_empty() {
             return Err(fail("DEPOT_DATA_DIR", &raw_dir, "must not be empty".into()));
         }
         let data_dir = PathBuf::from(raw_dir.trim());
 
-        let pool_size = parse_count(&lookup, "DEPOT_POOL_SIZE", 8, 1, 256)? as u32;
-        let default_workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let workers = parse_count(&lookup, "DEPOT_WORKERS", default_workers, 1, 256)?;
+        let pool_size = parse_count(&lookup, "DEPOT_POOL_SIZE", DEFAULT_POOL_SIZE, 1, 256)? as u32;
+        let workers = parse_count(&lookup, "DEPOT_WORKERS", default_workers(), 1, 256)?;
 
         Ok(Config {
             database_url,

@@ -8,14 +8,15 @@ use depot::bench::burst::{self, BurstOptions};
 use depot::bench::session::SessionShape;
 use depot::bench::single::{self, SingleOptions};
 use depot::bench::{print_report, ServerOptions, Target};
-use depot::config::Config;
+use depot::config::{self, Config};
 use depot::db::{self, DbPool};
 use depot::domain::access::{Role, TokenSpec};
 use depot::domain::page::PageRequest;
 use depot::domain::text::{parse_code, parse_name};
 use depot::error::AppError;
-use depot::services::{access, carriers, merchants, storage};
-use depot::startup::{self, Application};
+use depot::http::catalog::CreateLocation;
+use depot::services::{access, carriers, catalog, merchants, storage};
+use depot::startup::{self, Application, StopOn};
 
 #[derive(Parser)]
 #[command(
@@ -30,11 +31,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Migrate the database and serve the HTTP API (configuration: see README).
-    Serve,
+    /// Migrate the database and serve the HTTP API. Each setting is a flag or
+    /// its environment variable (the flag wins).
+    Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Set-up on the database directly: tokens, merchants, carriers.
+    /// Set-up on the database directly: tokens, merchants, carriers, locations.
     #[command(subcommand)]
     Admin(Admin),
     /// Recompute stock from the inventory ledger and report any difference
@@ -45,6 +47,52 @@ enum Command {
     /// Benchmarks on a fresh database: the live-session burst, single orders.
     #[command(subcommand)]
     Bench(Bench),
+}
+
+/// The settings of `depot serve`. Kept as text here: `Config` checks them,
+/// so that a bad value is one line naming its variable, as for every command.
+#[derive(Args)]
+struct ServeArgs {
+    /// An SQLite file path (or sqlite://path, created on first start), or
+    /// postgres://user:password@host/db.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = config::DEFAULT_SQLITE_FILE,
+        hide_env_values = true
+    )]
+    database_url: String,
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "DEPOT_BIND", default_value = config::DEFAULT_BIND)]
+    bind: String,
+    /// Directory for files such as evidence uploads.
+    #[arg(long, env = "DEPOT_DATA_DIR", default_value = config::DEFAULT_DATA_DIR)]
+    data_dir: String,
+    /// Database connections of this depot process (1 to 256).
+    #[arg(long, env = "DEPOT_POOL_SIZE", default_value_t = config::DEFAULT_POOL_SIZE.to_string())]
+    pool_size: String,
+    /// HTTP worker threads (1 to 256; the default is this machine's cores).
+    #[arg(long, env = "DEPOT_WORKERS", default_value_t = config::default_workers().to_string())]
+    workers: String,
+    /// Log filter, env_logger syntax (e.g. info, depot=debug,warn).
+    #[arg(long, env = "RUST_LOG", default_value = config::DEFAULT_LOG)]
+    log: String,
+}
+
+impl ServeArgs {
+    fn config(&self) -> Result<Config, config::ConfigError> {
+        Config::from_lookup(|name| {
+            let value = match name {
+                "DATABASE_URL" => &self.database_url,
+                "DEPOT_BIND" => &self.bind,
+                "DEPOT_DATA_DIR" => &self.data_dir,
+                "DEPOT_POOL_SIZE" => &self.pool_size,
+                "DEPOT_WORKERS" => &self.workers,
+                _ => return None,
+            };
+            Some(value.clone())
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -137,6 +185,39 @@ enum Admin {
     Merchants,
     /// List carriers.
     Carriers,
+    /// Create and list locations (bins, docks, quarantine).
+    #[command(subcommand)]
+    Location(LocationCommand),
+}
+
+#[derive(Subcommand)]
+enum LocationCommand {
+    /// Create a location, as POST /api/v1/locations does.
+    Create(LocationArgs),
+    /// List locations, optionally of one kind.
+    List {
+        /// receiving, quarantine, storage, packing or dispatch.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+}
+
+#[derive(Args)]
+struct LocationArgs {
+    /// A location code, e.g. C-01 (the rules of POST /api/v1/locations).
+    #[arg(long)]
+    code: String,
+    /// receiving, quarantine, storage, packing or dispatch.
+    #[arg(long)]
+    kind: String,
+    #[arg(long)]
+    zone: Option<String>,
+    /// Order in which pickers pass it (default 0).
+    #[arg(long)]
+    walk_seq: Option<i32>,
+    /// Units it can hold in all; absent: no limit.
+    #[arg(long)]
+    capacity: Option<i64>,
 }
 
 #[derive(Args)]
@@ -163,9 +244,24 @@ struct PartnerArgs {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
-    let config = match Config::from_env() {
+    let mut logger = match &cli.command {
+        Command::Serve(args) => {
+            // The flag's (or RUST_LOG's) filter; RUST_LOG_STYLE still applies.
+            let mut builder = env_logger::Builder::from_env(env_logger::Env::default());
+            builder.parse_filters(&args.log);
+            builder
+        }
+        _ => env_logger::Builder::from_env(
+            env_logger::Env::default().default_filter_or(config::DEFAULT_LOG),
+        ),
+    };
+    logger.init();
+    let config = match &cli.command {
+        Command::Serve(args) => args.config(),
+        _ => Config::from_env(),
+    };
+    let config = match config {
         Ok(config) => config,
         Err(e) => {
             eprintln!("depot: {e}");
@@ -173,7 +269,7 @@ fn main() -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Serve => serve(config),
+        Command::Serve(_) => serve(config),
         Command::Migrate => migrate(&config),
         Command::Admin(admin) => run_admin(&config, admin),
         Command::Check => check(&config),
@@ -190,6 +286,11 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Config) -> Result<(), String> {
+    // The port before anything else: on a busy port depot stops here, having
+    // neither touched the database nor made a token (which it would print
+    // with a curl example aimed at whichever server holds the port).
+    let listener = startup::listen(&config).map_err(|e| e.to_string())?;
+    let port = listener.port();
     let pool = startup::open_database(&config).map_err(|e| e.to_string())?;
     if let Some(token) = startup::bootstrap_admin(&pool).map_err(|e| e.to_string())? {
         println!("depot: this database is new, so depot created its first admin token.");
@@ -199,20 +300,24 @@ fn serve(config: Config) -> Result<(), String> {
         println!();
         println!("Use it as a bearer token, for example:");
         println!(
-            "    curl -H 'Authorization: Bearer {}' http://{}/api/v1/merchants",
-            token.token, config.bind
+            "    curl -H 'Authorization: Bearer {}' http://{}:{port}/api/v1/merchants",
+            token.token,
+            config.bind.ip()
         );
         println!();
     }
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(&config, pool).map_err(|e| e.to_string())?;
+        let app = Application::serve(listener, &config, pool, StopOn::Signals)
+            .map_err(|e| e.to_string())?;
         log::info!(
             "depot listening on http://{}:{} ({}); API docs at /docs",
             config.bind.ip(),
             app.port(),
             config.database_url.redacted()
         );
-        app.run().await.map_err(|e| e.to_string())
+        app.run().await.map_err(|e| e.to_string())?;
+        log::info!("depot stopped");
+        Ok(())
     })
 }
 
@@ -422,6 +527,39 @@ fn admin(pool: &DbPool, command: Admin) -> Result<(), AppError> {
                 println!("{}\t{}\t{}", c.id, c.code, c.name);
             }
         }
+        Admin::Location(LocationCommand::Create(args)) => {
+            // The endpoint's own checks, then the endpoint's service. The
+            // update keeps this compiling when the endpoint gains a field.
+            #[allow(clippy::needless_update)]
+            let new = CreateLocation {
+                code: args.code,
+                kind: args.kind,
+                zone: args.zone,
+                walk_seq: args.walk_seq,
+                capacity: args.capacity,
+                ..CreateLocation::default()
+            }
+            .parse()?;
+            let l = catalog::create_location(conn, &cli, new)?;
+            print_location(&l);
+        }
+        Admin::Location(LocationCommand::List { kind }) => {
+            for l in catalog::list_locations(conn, kind, &all)?.items {
+                print_location(&l);
+            }
+        }
     }
     Ok(())
+}
+
+/// id, code, kind, zone, walk sequence; tab-separated like the other lists.
+fn print_location(l: &catalog::Location) {
+    println!(
+        "{}\t{}\t{}\t{}\t{}",
+        l.id,
+        l.code,
+        l.kind,
+        l.zone.as_deref().unwrap_or_default(),
+        l.walk_seq
+    );
 }

@@ -1,15 +1,19 @@
-//! Building the server: open the database (migrating it), make sure there is
-//! a first admin token, bind the listener and start the workers. Tests call
-//! [`Application::build`] with port 0.
+//! Building the server. `depot serve` binds its port first ([`listen`]), so
+//! that a busy port stops it before it touches the database or creates a
+//! first admin token; then it opens the database (migrating it), makes sure
+//! there is a first admin token and starts the workers on the bound
+//! listener. Tests call [`Application::build`] with port 0.
 
 use std::net::TcpListener;
 
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::web;
 
 use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::http::{self, AppState};
 use crate::services::access::{self, IssuedToken};
+use crate::services::order_queue::OrderQueue;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -17,10 +21,45 @@ pub enum StartupError {
     Database(#[from] db::DbSetupError),
     #[error("cannot create the data directory {path}: {cause}")]
     DataDir { path: String, cause: std::io::Error },
-    #[error("cannot listen on {bind}: {cause}")]
+    #[error("cannot listen on {bind}: {}", bind_cause(.cause))]
     Bind { bind: String, cause: std::io::Error },
     #[error("cannot create the first admin token: {0}")]
     Bootstrap(String),
+    #[error("cannot listen for SIGINT and SIGTERM: {0}")]
+    Signals(std::io::Error),
+}
+
+/// The usual causes in plain words (the OS's own text ends in "(os error 98)").
+fn bind_cause(cause: &std::io::Error) -> String {
+    match cause.kind() {
+        std::io::ErrorKind::AddrInUse => "address already in use".into(),
+        std::io::ErrorKind::AddrNotAvailable => "no such address on this machine".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => cause.to_string(),
+    }
+}
+
+/// A bound, listening socket, not yet served.
+pub struct Listener {
+    listener: TcpListener,
+    port: u16,
+}
+
+impl Listener {
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+}
+
+/// Binds `config.bind` (port 0 picks a free port).
+pub fn listen(config: &Config) -> Result<Listener, StartupError> {
+    let bind_error = |cause| StartupError::Bind {
+        bind: config.bind.to_string(),
+        cause,
+    };
+    let listener = TcpListener::bind(config.bind).map_err(bind_error)?;
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    Ok(Listener { listener, port })
 }
 
 /// Opens (and migrates) the configured database and creates the data directory.
@@ -40,23 +79,59 @@ pub fn bootstrap_admin(pool: &DbPool) -> Result<Option<IssuedToken>, StartupErro
     access::bootstrap_admin(&mut conn).map_err(|e| StartupError::Bootstrap(e.to_string()))
 }
 
+/// What stops the server.
+pub enum StopOn {
+    /// Only [`Application::handle`] (tests, benchmarks).
+    Handle,
+    /// SIGINT (Ctrl-C) or SIGTERM, both gracefully, as well as the handle.
+    Signals,
+}
+
 pub struct Application {
     server: Server,
     port: u16,
+    order_queue: web::Data<OrderQueue>,
 }
 
 impl Application {
-    /// Binds `config.bind` (port 0 picks a free port) and prepares the workers.
+    /// Binds `config.bind` (port 0 picks a free port) and prepares the
+    /// workers; stopped through [`Application::handle`].
     pub fn build(config: &Config, pool: DbPool) -> Result<Application, StartupError> {
+        Application::serve(listen(config)?, config, pool, StopOn::Handle)
+    }
+
+    /// Prepares the workers on a listener bound by [`listen`].
+    pub fn serve(
+        listener: Listener,
+        config: &Config,
+        pool: DbPool,
+        stop_on: StopOn,
+    ) -> Result<Application, StartupError> {
         let bind_error = |cause| StartupError::Bind {
             bind: config.bind.to_string(),
             cause,
         };
-        let listener = TcpListener::bind(config.bind).map_err(bind_error)?;
-        let port = listener.local_addr().map_err(bind_error)?.port();
+        let port = listener.port;
         let state = AppState::new(pool, config.data_dir.clone());
-        let server = http::wire::serve(listener, config.workers, state).map_err(bind_error)?;
-        Ok(Application { server, port })
+        let order_queue = state.order_queue.clone();
+        // actix's own handlers stop at once on SIGINT (in-flight requests
+        // cut off); depot stops as gracefully on Ctrl-C as on SIGTERM.
+        let signals = match stop_on {
+            StopOn::Handle => None,
+            StopOn::Signals => Some(StopSignals::listen().map_err(StartupError::Signals)?),
+        };
+        let server = http::wire::serve(listener.listener, config.workers, state, |builder| {
+            match signals {
+                None => builder.disable_signals(),
+                Some(signals) => builder.shutdown_signal(signals.first()),
+            }
+        })
+        .map_err(bind_error)?;
+        Ok(Application {
+            server,
+            port,
+            order_queue,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -67,8 +142,57 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the process is told to stop (SIGINT/SIGTERM stop it gracefully).
+    /// Serves until stopped; then, with every request answered (a graceful
+    /// stop waits for those in flight), lets the single-order writer finish
+    /// what it was given before returning.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        let queue = self.order_queue;
+        let drained = actix_web::rt::task::spawn_blocking(move || queue.drain()).await;
+        if drained.is_err() {
+            log::error!("the order writer did not stop cleanly");
+        }
+        served
+    }
+}
+
+/// SIGINT and SIGTERM, listened for from the moment this is made (so that
+/// no signal between "listening" and the first poll takes the default,
+/// abrupt, action).
+struct StopSignals {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Needs the runtime (call it inside `System::block_on`).
+    fn listen() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
+    }
+
+    /// Resolves on the first of them.
+    async fn first(mut self) {
+        #[cfg(unix)]
+        let name = tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+        };
+        #[cfg(not(unix))]
+        let name = match tokio::signal::ctrl_c().await {
+            Ok(()) => "Ctrl-C",
+            Err(_) => return std::future::pending::<()>().await,
+        };
+        log::info!("{name} received: finishing the requests in flight, then stopping");
     }
 }

@@ -53,6 +53,14 @@ pub async fn authenticate(
     next.call(req).await
 }
 
+/// The id (never the secret) of the token that authenticated `req`, if one did.
+pub fn token_id(req: &HttpRequest) -> Option<String> {
+    match req.extensions().get::<Authentication>() {
+        Some(Authentication(Ok(principal))) => Some(principal.token_id.clone()),
+        _ => None,
+    }
+}
+
 /// The secret of an `Authorization: Bearer <token>` header (RFC 6750 §2.1;
 /// the scheme name is case-insensitive, RFC 9110 §11.1).
 fn bearer_secret(value: &str) -> Result<String, AppError> {

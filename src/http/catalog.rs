@@ -166,7 +166,8 @@ pub async fn get_sku(
     Ok(HttpResponse::Ok().json(sku))
 }
 
-#[derive(Deserialize, ToSchema)]
+// Default: `depot admin location create` fills in what it was given.
+#[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateLocation {
     pub code: String,
@@ -184,7 +185,8 @@ pub struct CreateLocation {
 }
 
 impl CreateLocation {
-    fn parse(self) -> Result<NewLocation, AppError> {
+    /// Checks every field (the CLI's `depot admin location create` too).
+    pub fn parse(self) -> Result<NewLocation, AppError> {
         let mut errors = Vec::new();
         let code = check_field(&mut errors, "code", parse_code(&self.code));
         if !LOCATION_KINDS.contains(&self.kind.as_str()) {

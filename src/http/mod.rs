@@ -2,11 +2,13 @@
 //! list of every route ([`routes`]). The OpenAPI document is generated from
 //! that same list, so the document and the server cannot drift apart.
 
+pub mod access_log;
 pub mod auth;
 pub mod body;
 pub mod carriers;
 pub mod catalog;
 pub mod evidence;
+pub mod examples;
 pub mod inspections;
 pub mod master_data;
 pub mod merchants;
@@ -194,6 +196,7 @@ pub fn openapi() -> OpenApiDoc {
         .configure(routes)
         .split_for_parts();
     document_access_and_problems(&mut doc);
+    examples::attach(&mut doc);
     doc
 }
 
@@ -337,9 +340,11 @@ pub fn app(
         .route("/docs", web::get().to(ops::docs))
         .route("/problems/{code}", web::get().to(problems::problem_page))
         .default_service(web::to(problems::no_route))
-        // Innermost first: authentication, then problem rewriting, then metrics
-        // (outermost, so that it times and counts everything).
+        // Innermost first: authentication, then problem rewriting, then the
+        // request log line, then metrics (outermost, so that it times and
+        // counts everything).
         .wrap(from_fn(auth::authenticate))
         .wrap(ErrorHandlers::new().default_handler(problems::ensure_problem))
+        .wrap(from_fn(access_log::record))
         .wrap(from_fn(metrics::record))
 }

@@ -336,7 +336,14 @@ pub async fn list(
 }
 
 /// Cancel an order that is not yet picked; its stock serves the backorder queue.
-#[utoipa::path(tag = "orders", params(("id" = String, Path, description = "order id")), responses((status = 200, body = Order)))]
+#[utoipa::path(
+    tag = "orders",
+    params(("id" = String, Path, description = "order id")),
+    responses(
+        (status = 200, body = Order),
+        (status = 409, description = "The order is already cancelled, or past cancelling", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
 #[post("/orders/{id}/cancel")]
 pub async fn cancel(
     who: Caller<StaffOrMerchant>,

@@ -26,6 +26,7 @@ use std::time::Duration;
 use actix_http::error::DispatchError;
 use actix_http::{HttpService, KeepAlive};
 use actix_service::{fn_service, map_config, ServiceFactoryExt};
+use actix_server::ServerBuilder;
 use actix_web::dev::{AppConfig, Server};
 use actix_web::rt::net::TcpStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -35,8 +36,14 @@ use super::AppState;
 /// Serves depot on `listener` with `workers` workers, every connection
 /// through [`Utf8RequestLine`]. SIGINT and SIGTERM stop it gracefully
 /// (actix-server's own signal handling, as under `HttpServer`).
-pub fn serve(listener: TcpListener, workers: usize, state: AppState) -> io::Result<Server> {
-    let builder = Server::build();
+/// `stop` chooses how the server stops: on OS signals, or only through its handle.
+pub fn serve(
+    listener: TcpListener,
+    workers: usize,
+    state: AppState,
+    stop: impl FnOnce(ServerBuilder) -> ServerBuilder,
+) -> io::Result<Server> {
+    let builder = stop(Server::build());
     // Keep-alive connections close when a graceful shutdown starts, rather
     // than hold it up until the shutdown timeout (as HttpServer wires it).
     let shutdown = builder.graceful_shutdown_signal();

@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
@@ -36,11 +38,21 @@ struct Job {
     reply: oneshot::Sender<Result<Answer, AppError>>,
 }
 
+// Jobs go by value, as before the drain message: boxing each would cost an
+// allocation per order for a message sent once per process.
+#[allow(clippy::large_enum_variant)]
+enum Message {
+    Order(Job),
+    /// Write what came before, then stop (the server has stopped).
+    Drain,
+}
+
 /// The queue in front of the writer thread. Cloning shares it; the thread
-/// ends when the last clone is dropped.
+/// ends when the last clone is dropped, or on [`OrderQueue::drain`].
 #[derive(Clone)]
 pub struct OrderQueue {
-    sender: SyncSender<Job>,
+    sender: SyncSender<Message>,
+    writer: Arc<Mutex<Option<JoinHandle<()>>>>,
 }
 
 impl OrderQueue {
@@ -50,22 +62,46 @@ impl OrderQueue {
         let spawned = std::thread::Builder::new()
             .name("depot-orders".into())
             .spawn(move || write_orders(pool, receiver));
-        if let Err(e) = spawned {
-            // Without the thread the queue has no receiver, and each
-            // request answers 503 "the order writer has stopped".
-            log::error!("cannot start the order writer thread: {e}");
+        let writer = match spawned {
+            Ok(handle) => Some(handle),
+            Err(e) => {
+                // Without the thread the queue has no receiver, and each
+                // request answers 503 "the order writer has stopped".
+                log::error!("cannot start the order writer thread: {e}");
+                None
+            }
+        };
+        OrderQueue {
+            sender,
+            writer: Arc::new(Mutex::new(writer)),
         }
-        OrderQueue { sender }
+    }
+
+    /// Lets the writer write every order it was given, then waits for its
+    /// thread to end. Called once the server has stopped, so that a graceful
+    /// stop ends no transaction half-way; an order pushed after it answers
+    /// 503 (retry).
+    pub fn drain(&self) {
+        let writer = match self.writer.lock() {
+            Ok(mut writer) => writer.take(),
+            Err(_) => None,
+        };
+        if let Some(writer) = writer {
+            // Blocks while the queue is full: the writer is emptying it.
+            if self.sender.send(Message::Drain).is_ok() {
+                let _ = writer.join();
+            }
+        }
     }
 
     /// Ingests one order with the others waiting, and answers for it.
     pub async fn ingest(&self, who: Principal, incoming: Incoming) -> Result<Answer, AppError> {
         let (reply, answer) = oneshot::channel();
-        match self.sender.try_send(Job {
+        match self.sender.try_send(Message::Order(Job {
             who,
             incoming,
             reply,
-        }) {
+        })) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err(AppError::Unavailable(
@@ -85,14 +121,25 @@ impl OrderQueue {
 }
 
 /// The writer thread: waits for a job, takes every job that is waiting as
-/// well, and ingests them per caller.
-fn write_orders(pool: DbPool, receiver: Receiver<Job>) {
-    while let Ok(first) = receiver.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BULK {
-            match receiver.try_recv() {
-                Ok(job) => jobs.push(job),
-                Err(_) => break,
+/// well, and ingests them per caller; after a drain message, stops.
+fn write_orders(pool: DbPool, receiver: Receiver<Message>) {
+    let mut draining = false;
+    while !draining {
+        let Ok(first) = receiver.recv() else {
+            return;
+        };
+        let mut jobs = Vec::new();
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Order(job) => jobs.push(job),
+                Message::Drain => {
+                    draining = true;
+                    break;
+                }
+            }
+            if jobs.len() < MAX_BULK {
+                next = receiver.try_recv().ok();
             }
         }
         for group in by_caller(jobs) {
