@@ -228,6 +228,30 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
                 order("DY-4920001236", "王芳", "0571-87654321", 3)
             ]}),
         ),
+        (
+            "PATCH",
+            "/api/v1/skus/{id}",
+            JSON,
+            json!({"name": "洋槐蜂蜜 500 克（新包装）", "shelf_life_days": 730, "storage_zone": "常温"}),
+        ),
+        (
+            "PATCH",
+            "/api/v1/locations/{id}",
+            JSON,
+            json!({"walk_seq": 120, "zone": "冷藏"}),
+        ),
+        (
+            "PATCH",
+            "/api/v1/merchants/{id}",
+            JSON,
+            json!({"name": "蜂蜜小铺官方旗舰店"}),
+        ),
+        (
+            "PATCH",
+            "/api/v1/carriers/{id}",
+            JSON,
+            json!({"name": "顺丰速运", "active": true}),
+        ),
     ]
 }
 
