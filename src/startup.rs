@@ -120,13 +120,17 @@ impl Application {
             StopOn::Handle => None,
             StopOn::Signals => Some(StopSignals::listen().map_err(StartupError::Signals)?),
         };
-        let server = http::wire::serve(listener.listener, config.workers, state, |builder| {
-            match signals {
-                None => builder.disable_signals(),
-                Some(signals) => builder.shutdown_signal(signals.first()),
-            }
-        })
-        .map_err(bind_error)?;
+        let server =
+            http::wire::serve(
+                listener.listener,
+                config.workers,
+                state,
+                |builder| match signals {
+                    None => builder.disable_signals(),
+                    Some(signals) => builder.shutdown_signal(signals.first()),
+                },
+            )
+            .map_err(bind_error)?;
         Ok(Application {
             server,
             port,
