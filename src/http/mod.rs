@@ -7,6 +7,7 @@ pub mod auth;
 pub mod body;
 pub mod carriers;
 pub mod catalog;
+pub mod declared;
 pub mod evidence;
 pub mod examples;
 pub mod inspections;
@@ -288,6 +289,8 @@ pub struct AppState {
     pub metrics: web::Data<Metrics>,
     pub document: web::Data<ApiDocument>,
     pub route_table: web::Data<RouteTable>,
+    /// The query parameters of each operation, from the document.
+    pub declared_queries: web::Data<declared::DeclaredQueries>,
     /// Where files (evidence) are kept: `DEPOT_DATA_DIR`.
     pub data_dir: web::Data<DataDir>,
     /// The writer that ingests single-order pushes together.
@@ -302,7 +305,9 @@ impl AppState {
     pub fn new(pool: DbPool, data_dir: std::path::PathBuf) -> AppState {
         let document = api_document();
         let route_table = RouteTable::from_openapi(&document.doc, PAGES);
+        let declared_queries = declared::DeclaredQueries::from_openapi(&document.doc);
         AppState {
+            declared_queries: web::Data::new(declared_queries),
             order_queue: web::Data::new(OrderQueue::start(pool.clone())),
             pool: web::Data::new(pool),
             metrics: web::Data::new(Metrics::default()),
@@ -334,15 +339,19 @@ pub fn app(
         .app_data(state.metrics)
         .app_data(state.document)
         .app_data(state.route_table)
+        .app_data(state.declared_queries)
         .app_data(state.data_dir)
         .app_data(body::query_config())
         .app_data(body::path_config())
         .route("/docs", web::get().to(ops::docs))
         .route("/problems/{code}", web::get().to(problems::problem_page))
         .default_service(web::to(problems::no_route))
-        // Innermost first: authentication, then problem rewriting, then the
+        // Innermost first: authentication, the refusal of query parameters an
+        // operation does not declare (after authentication, so that 401 comes
+        // first), then problem rewriting, then the
         // request log line, then metrics (outermost, so that it times and
         // counts everything).
+        .wrap(from_fn(declared::refuse_undeclared))
         .wrap(from_fn(auth::authenticate))
         .wrap(ErrorHandlers::new().default_handler(problems::ensure_problem))
         .wrap(from_fn(access_log::record))

@@ -13,6 +13,7 @@ on_both_backends!(
     lots_are_found_by_lot_code_sku_code_and_status,
     skus_are_found_by_code_and_gtin,
     an_unknown_parameter_is_a_400_naming_it_on_every_list,
+    an_endpoint_that_reads_no_query_still_refuses_a_parameter,
     query_string_errors_name_their_parameter,
     a_cursor_depot_did_not_hand_out_is_a_400,
     raw_utf8_in_the_query_string_filters_like_percent_encoded,
@@ -296,6 +297,45 @@ async fn skus_are_found_by_code_and_gtin(app: TestApp) {
         .await
         .problem(422);
     assert_eq!(problem["errors"][0]["field"], "gtin");
+}
+
+async fn an_endpoint_that_reads_no_query_still_refuses_a_parameter(app: TestApp) {
+    let floor = Floor::new(&app, "LIVESHOP", "TEA").await;
+    let lot = floor.receive(&app, "TEA", "ASN-1", &[5]).await.remove(0);
+    for (method, path) in [
+        ("GET", format!("/api/v1/lots/{lot}?x=1")),
+        (
+            "GET",
+            "/api/v1/orders/ord_01M8TSQ5KYWFMC5NJ5QXTRQ5F7?x=1".to_string(),
+        ),
+        (
+            "POST",
+            "/api/v1/orders/ord_01M8TSQ5KYWFMC5NJ5QXTRQ5F7/cancel?x=1".to_string(),
+        ),
+    ] {
+        let problem = app
+            .call(method, &path, Some(&app.admin_token), None)
+            .await
+            .problem(400);
+        assert_eq!(problem["errors"][0]["field"], "x", "{method} {path}");
+        assert_eq!(
+            problem["errors"][0]["message"],
+            "is not a parameter of this endpoint, which takes none",
+            "{method} {path}"
+        );
+    }
+    // Nothing changed, and a caller without a token still hears 401 first.
+    let lot_now = app
+        .get(&format!("/api/v1/lots/{lot}"), &app.admin_token)
+        .await
+        .ok(200);
+    assert_eq!(lot_now["status"], "received");
+    app.call("GET", &format!("/api/v1/lots/{lot}?x=1"), None, None)
+        .await
+        .problem(401);
+    // Health probes may carry anything.
+    let health = app.call("GET", "/healthz?probe=lb-1", None, None).await;
+    assert_eq!(health.status, 200);
 }
 
 async fn an_unknown_parameter_is_a_400_naming_it_on_every_list(app: TestApp) {
