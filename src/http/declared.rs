@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
@@ -77,7 +77,7 @@ impl DeclaredQueries {
 pub async fn refuse_undeclared(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let raw = req.query_string();
     // Under the API only: probes of /healthz and /readyz may carry anything.
     if !raw.is_empty() && req.path().starts_with("/api/") {
@@ -88,11 +88,15 @@ pub async fn refuse_undeclared(
             req.app_data::<web::Data<DeclaredQueries>>(),
         ) {
             if public || signed_in {
-                declared.check(req.method().as_str(), &pattern, raw)?;
+                if let Err(refused) = declared.check(req.method().as_str(), &pattern, raw) {
+                    // An answer, not an Err: the middleware around this one
+                    // (the request log) still sees the request and its token.
+                    return Ok(req.error_response(refused));
+                }
             }
         }
     }
-    next.call(req).await
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 #[cfg(test)]
