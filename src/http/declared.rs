@@ -76,7 +76,7 @@ impl DeclaredQueries {
 /// a valid token through to its handler, so that 401 still comes first.
 pub async fn refuse_undeclared(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let raw = req.query_string();
     // Under the API only: probes of /healthz and /readyz may carry anything.
