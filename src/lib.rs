@@ -13,3 +13,12 @@ pub mod error;
 pub mod http;
 pub mod services;
 pub mod startup;
+
+// Cargo features only add: `--features system-libpq` on top of the default
+// `bundled-libpq` would still compile libpq from source. Say so rather than
+// hand a packager a binary that is not what was asked for.
+#[cfg(all(feature = "bundled-libpq", feature = "system-libpq"))]
+compile_error!(
+    "the feature system-libpq needs the default features off: \
+     cargo build --release --no-default-features --features system-libpq"
+);
