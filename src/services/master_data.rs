@@ -285,11 +285,9 @@ pub struct MasterDataChange {
     pub entity: String,
     pub entity_id: String,
     pub field: String,
-    /// The value before (null: the field was empty).
-    #[schema(value_type = Object)]
+    /// The value before (null: the field was empty): any JSON value.
     pub old_value: serde_json::Value,
-    /// The value after (null: the field was cleared).
-    #[schema(value_type = Object)]
+    /// The value after (null: the field was cleared): any JSON value.
     pub new_value: serde_json::Value,
     #[serde(serialize_with = "time::serialize")]
     #[schema(value_type = String, format = DateTime)]
