@@ -8,6 +8,7 @@ pub mod evidence;
 pub mod gs1;
 pub mod ids;
 pub mod inspection;
+pub mod labels;
 pub mod master_data;
 pub mod orders;
 pub mod page;
