@@ -31,6 +31,10 @@ const SSCC_SYMBOL_MODULES: u32 = 13 * 11 + 13;
 /// Widest address line, in columns (a CJK character takes two).
 const ADDRESS_COLUMNS: usize = 40;
 const ADDRESS_LINES: usize = 3;
+/// Right margin of text fields, in dots.
+const MARGIN_DOTS: u32 = 30;
+/// Widest receiver name, in columns: it ends before the phone at x = 500.
+const NAME_COLUMNS: usize = 20;
 /// SKU lines printed; more are summed up in one last line.
 const SKU_LINES: usize = 4;
 
@@ -80,10 +84,14 @@ pub fn zpl_label(label: &ParcelLabel, options: &LabelOptions) -> String {
     zpl.push_str(&format!(
         "^PW{LABEL_WIDTH_DOTS}\n^LL{LABEL_LENGTH_DOTS}\n^LH0,0\n"
     ));
+    // Every text field is cut to the columns left before the right margin
+    // (a half-width glyph is about half the font height wide), so that a
+    // long value ends in `…` instead of running off the label.
     let mut text = |x: u32, y: u32, size: u32, value: &str| {
+        let columns = (LABEL_WIDTH_DOTS - MARGIN_DOTS - x) as usize * 2 / size as usize;
         zpl.push_str(&format!(
             "^FO{x},{y}^A@N,{size},{size},{font}^FH_^FD{}^FS\n",
-            escape_field(value)
+            escape_field(&fit_columns(value, columns))
         ));
     };
 
@@ -96,7 +104,8 @@ pub fn zpl_label(label: &ParcelLabel, options: &LabelOptions) -> String {
     );
     let ship_to = &label.ship_to;
     text(30, 160, 30, "收件人 Ship to");
-    text(30, 200, 44, &ship_to.name);
+    // The name stops before the phone number beside it.
+    text(30, 200, 44, &fit_columns(&ship_to.name, NAME_COLUMNS));
     text(500, 206, 36, &mask_phone(&ship_to.phone));
     let mut y = 260;
     for line in wrap_columns(&ship_to.address, ADDRESS_COLUMNS, ADDRESS_LINES) {
@@ -209,6 +218,29 @@ fn escape_font(font: &str) -> String {
     font.chars()
         .filter(|c| !matches!(c, '^' | '~' | ',') && !c.is_control())
         .collect()
+}
+
+/// `text` cut to one line of `columns` columns (a wide character counting
+/// two), ending in `…` when it was cut. Unlike [`wrap_columns`] it cuts
+/// anywhere: a reference after a label text is cut, not dropped.
+fn fit_columns(text: &str, columns: usize) -> String {
+    let width = |c: char| if is_wide(c) { 2 } else { 1 };
+    let text = text.trim();
+    if text.chars().map(width).sum::<usize>() <= columns {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        // Keep one column for the ellipsis.
+        if used + width(c) + 1 > columns {
+            break;
+        }
+        used += width(c);
+        out.push(c);
+    }
+    out.push('…');
+    out
 }
 
 /// Greedy wrapping into at most `lines` lines of `columns` columns, a CJK
@@ -385,6 +417,25 @@ mod tests {
             wrap_columns("Building 7 Wensan Road", 12, 3),
             ["Building 7", "Wensan Road"]
         );
+    }
+
+    #[test]
+    fn a_long_name_or_reference_is_cut_with_an_ellipsis() {
+        let mut long = label(1, "文三路");
+        long.ship_to.name = "欧阳".repeat(15);
+        long.order_reference = "R".repeat(64);
+
+        let zpl = zpl_label(&long, &options());
+
+        // 20 columns: 10 wide characters, the last replaced by the ellipsis.
+        assert!(
+            zpl.contains(&format!("^FD{}欧…^FS", "欧阳".repeat(4))),
+            "{zpl}"
+        );
+        // "订单 Order: " + R… within (812 − 30 − 30) · 2 / 34 = 44 columns.
+        let line = zpl.lines().find(|l| l.contains("Order:")).unwrap();
+        assert!(line.ends_with("R…^FS"));
+        assert!(!line.contains(&"R".repeat(64)));
     }
 
     #[test]
