@@ -21,6 +21,9 @@ pub const START_C: u8 = 105;
 pub const FNC1: u8 = 102;
 /// Switch to code set B (from code set C).
 pub const CODE_B: u8 = 100;
+/// Most data characters a GS1-128 symbol may encode (GS1 General
+/// Specifications §5.4, GS1-128 symbol characteristics); FNC1 not counted.
+pub const MAX_DATA_CHARACTERS: usize = 48;
 /// Stop character (13 modules: the 11 of its pattern and the final bar of 2).
 pub const STOP: u8 = 106;
 
@@ -61,6 +64,12 @@ impl Gs1_128 {
         }
         if !element_string.bytes().all(|b| b.is_ascii_digit()) {
             return Err("this GS1-128 encoder takes digits only".into());
+        }
+        if element_string.len() > MAX_DATA_CHARACTERS {
+            return Err(format!(
+                "a GS1-128 symbol holds at most {MAX_DATA_CHARACTERS} characters, not {}",
+                element_string.len()
+            ));
         }
         let digits = element_string.as_bytes();
         let mut symbols = vec![START_C, FNC1];
@@ -236,11 +245,15 @@ mod tests {
     }
 
     #[test]
-    fn letters_or_an_empty_string_are_refused() {
+    fn letters_an_empty_string_or_more_than_48_digits_are_refused() {
         assert!(Gs1_128::numeric("").is_err());
         assert!(Gs1_128::numeric("00A1")
             .unwrap_err()
             .contains("digits only"));
         assert!(Gs1_128::numeric("００").is_err());
+        assert!(Gs1_128::numeric(&"0".repeat(48)).is_ok());
+        assert!(Gs1_128::numeric(&"0".repeat(49))
+            .unwrap_err()
+            .contains("at most 48"));
     }
 }
