@@ -365,6 +365,27 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_are_escaped_and_every_text_field_is_hex_aware() {
+        let mut odd = label(1, "文三路");
+        odd.carrier = "SF\u{1}\u{7f}".into();
+
+        let zpl = zpl_label(&odd, &options());
+
+        assert!(zpl.contains("^FD承运商 Carrier: SF_01_7F^FS"), "{zpl}");
+        for line in zpl.lines().filter(|l| l.contains("^A@")) {
+            assert!(line.contains("^FH_^FD"), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_barcode_is_centred_on_the_symbols_real_width() {
+        let sscc = label(1, "文三路").sscc;
+        let symbol = crate::domain::code128::Gs1_128::numeric(&sscc.element_string()).unwrap();
+
+        assert_eq!(symbol.modules().len() as u32, SSCC_SYMBOL_MODULES);
+    }
+
+    #[test]
     fn chinese_text_is_kept_as_utf8_in_the_configured_font() {
         let zpl = zpl_label(&label(1, "西湖区文三路 1 号"), &options());
 
