@@ -2,11 +2,13 @@
 //! unit tests.
 
 pub mod access;
+pub mod code128;
 pub mod csv;
 pub mod evidence;
 pub mod gs1;
 pub mod ids;
 pub mod inspection;
+pub mod labels;
 pub mod master_data;
 pub mod orders;
 pub mod page;
