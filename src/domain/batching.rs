@@ -26,13 +26,18 @@
 //! up to the limits; a batch of those strategies has at least [`MIN_GROUP`]
 //! orders: a smaller group, or the remainder of a cut, is left to `cluster`
 //! (one order alone gains nothing from being picked "as a hot SKU").
+//! Which bins a batch visits is what its orders reserved (FEFO, at order
+//! time): batching groups, it does not re-allocate, so a `hot_sku` batch
+//! takes its N units from the few bins the reservations already point at.
 //!
 //! Limits: a batch has at most `max_orders` orders and `max_units` units,
 //! except that an order bigger than `max_units` alone forms its own batch (it
 //! cannot be split here: splitting an order across batches is a packing
 //! problem, and refusing it would leave it unshipped). Limits below 1 count
 //! as 1. Every order lands in at most one batch — in exactly one, when it is
-//! eligible. Batches come out most urgent first (by their most urgent order).
+//! eligible; an id given twice counts once (its first occurrence). Batches
+//! come out most urgent first (by their most urgent order), and a batch lists
+//! its orders most urgent first.
 //!
 //! # Complexity
 //!
@@ -48,7 +53,9 @@
 //! O(n²), even when one hot location is visited by a third of all orders.
 //! The price of the bound: an order sharing a location but beyond the first K
 //! of its list is not seen from that location; the most urgent ones, which
-//! the next seeds would take anyway, are.
+//! the next seeds would take anyway, are. (Measured in a debug build: 100,000
+//! multi-line orders in under 2 s; K = 8 or 128 change the quality by a few
+//! per cent only.) There is no swap/shift improvement pass yet.
 //!
 //! # What the service must add
 //!
@@ -59,7 +66,13 @@
 //! transaction that creates the batch, so that two depot instances building
 //! at once never put one order into two batches: an order claimed by the
 //! other instance in the meantime drops out of the batch (and its pick lines
-//! with it). `dry_run` returns the batches without that step.
+//! with it). A guarded update rather than `SELECT … FOR UPDATE`: it works the
+//! same on SQLite (no row locks) and PostgreSQL, and under PostgreSQL's READ
+//! COMMITTED the second updater re-checks `batch_id IS NULL` after the first
+//! commits, so exactly one claim wins. `dry_run` returns the batches without
+//! that step. The picks passed in must be the orders' current reservations:
+//! held, expired or quarantined stock has already been re-reserved away by
+//! the hold rules, so it never reaches a pick list from here.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
