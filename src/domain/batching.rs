@@ -811,6 +811,19 @@ mod tests {
     }
 
     #[test]
+    fn limits_below_one_count_as_one() {
+        let orders: Vec<BatchOrder> = (0..3)
+            .map(|i| order(&format!("o{i}"), i, SF, &[("口红", 1, "A-01", 1)]))
+            .collect();
+
+        let batches = build_batches(&orders, &opts(0, 0));
+
+        assert_eq!(batches.len(), 3);
+        assert!(batches.iter().all(|b| b.order_ids.len() == 1));
+        assert!(batches.iter().all(|b| b.strategy == Strategy::Cluster));
+    }
+
+    #[test]
     fn carriers_never_mix_and_no_carrier_is_a_group_of_its_own() {
         let orders = vec![
             order("sf1", 0, SF, &[("口红", 1, "A-01", 1)]),
