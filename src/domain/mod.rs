@@ -2,6 +2,7 @@
 //! unit tests.
 
 pub mod access;
+pub mod batching;
 pub mod code128;
 pub mod csv;
 pub mod evidence;
