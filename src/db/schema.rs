@@ -324,6 +324,7 @@ diesel::table! {
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
         updated_at -> Timestamp,
+        batch_id -> Nullable<Text>,
     }
 }
 
@@ -381,6 +382,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    batches (id) {
+        id -> Text,
+        strategy -> Text,
+        carrier_id -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    batch_orders (batch_id, order_id) {
+        batch_id -> Text,
+        order_id -> Text,
+    }
+}
+
+diesel::table! {
+    batch_lines (id) {
+        id -> Text,
+        batch_id -> Text,
+        lot_id -> Text,
+        location_id -> Text,
+        qty -> BigInt,
+        picked_qty -> BigInt,
+        walk_seq -> Integer,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -412,6 +443,12 @@ diesel::joinable!(receipt_arrival_lines -> receipt_arrivals (arrival_id));
 diesel::joinable!(receipt_arrivals -> locations (location_id));
 diesel::joinable!(receipt_arrival_lines -> receipt_lines (receipt_line_id));
 diesel::joinable!(reduced_inspection_approvals -> skus (sku_id));
+diesel::joinable!(batches -> carriers (carrier_id));
+diesel::joinable!(batch_orders -> batches (batch_id));
+diesel::joinable!(batch_orders -> orders (order_id));
+diesel::joinable!(batch_lines -> batches (batch_id));
+diesel::joinable!(batch_lines -> lots (lot_id));
+diesel::joinable!(batch_lines -> locations (location_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -441,4 +478,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     master_data_changes,
     receipt_arrivals,
     receipt_arrival_lines,
+    batches,
+    batch_orders,
+    batch_lines,
 );

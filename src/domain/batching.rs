@@ -523,6 +523,14 @@ impl Unbatched {
     }
 }
 
+/// The batch of exactly `members` (indices into `orders`, most urgent first;
+/// at least one), its pick list merged and walk-ordered as [`build_batches`]
+/// does: what the service stores when another instance claimed some orders
+/// of a built batch in the meantime. `None` for no members.
+pub fn batch_of(orders: &[BatchOrder], strategy: Strategy, members: &[usize]) -> Option<Batch> {
+    (!members.is_empty()).then(|| make_batch(orders, strategy, members))
+}
+
 fn make_batch(orders: &[BatchOrder], strategy: Strategy, batch: &[usize]) -> Batch {
     let mut merged: BTreeMap<(&str, &str), PickLine> = BTreeMap::new();
     for &i in batch {

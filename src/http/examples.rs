@@ -229,6 +229,12 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             ]}),
         ),
         (
+            "POST",
+            "/api/v1/batches",
+            JSON,
+            json!({"max_orders": 30, "max_units": 300, "carrier_code": "SF", "dry_run": true}),
+        ),
+        (
             "PATCH",
             "/api/v1/skus/{id}",
             JSON,

@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod batches;
 pub mod body;
 pub mod carriers;
 pub mod catalog;
@@ -153,7 +154,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(orders::create)
                 .service(orders::list)
                 .service(orders::get_order)
-                .service(orders::cancel),
+                .service(orders::cancel)
+                .service(batches::build)
+                .service(batches::list)
+                .service(batches::get),
         );
 }
 
@@ -176,6 +180,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "catalog", description = "SKUs and locations, their corrections and the change log"),
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
         (name = "orders", description = "Orders from live sessions: bulk idempotent ingest, reservation, backorders, cancel"),
+        (name = "batching", description = "Pick batches (waves) of reserved orders: hot_sku, identical, cluster; walk-ordered pick lists"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )

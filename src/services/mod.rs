@@ -7,6 +7,7 @@
 //! checked here, because it needs the data.
 
 pub mod access;
+pub mod batching;
 pub mod carriers;
 pub mod catalog;
 pub mod evidence;

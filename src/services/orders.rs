@@ -993,6 +993,7 @@ struct OrderRow {
     created_at: NaiveDateTime,
     created_by: Option<String>,
     updated_at: NaiveDateTime,
+    _batch_id: Option<String>,
 }
 
 /// Orders with their lines and reservations: two queries per 500 orders.

@@ -489,6 +489,32 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff", "merchant"],
             success: 200,
         },
+        // A dry run creates nothing, so every allowed role gets its 200; no
+        // batch exists, so an allowed role's GET of one meets the 404.
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/batches".into(),
+            template: "/api/v1/batches",
+            body: Some(json!({"dry_run": true})),
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/batches".into(),
+            template: "/api/v1/batches",
+            body: None,
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/batches/bat_none".into(),
+            template: "/api/v1/batches/{id}",
+            body: None,
+            allowed: &["admin", "staff"],
+            success: 404,
+        },
         // Inspection of the SKU is not discontinued, so the admin passes the
         // role check and meets the state check: 409.
         Endpoint {

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod batches;
 mod evidence;
 mod inspection;
 mod master_data;

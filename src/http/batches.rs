@@ -1,0 +1,136 @@
+//! `/api/v1/batches`: pick batches of reserved orders.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::{Caller, StaffOnly};
+use super::body::Json;
+use super::query::ListQuery;
+use super::{ItemList, PageQuery};
+use crate::db::{self, DbPool};
+use crate::domain::batching::{DEFAULT_MAX_ORDERS, DEFAULT_MAX_UNITS};
+use crate::domain::text::parse_code;
+use crate::error::{check_field, validated, AppError, FieldError};
+use crate::services::batching::{self, Batch, BuildOptions, Built};
+
+/// The most orders a batch may be asked to hold (a pick cart's slots).
+const MAX_ORDERS: i64 = 1_000;
+/// The most units a batch may be asked to hold.
+const MAX_UNITS: i64 = 100_000;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuildBatches {
+    /// Orders per batch, 1 to 1000 (default 30).
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_orders: Option<i64>,
+    /// Units per batch, 1 to 100000 (default 300); an order bigger than this
+    /// forms a batch of its own.
+    #[schema(minimum = 1, maximum = 100000)]
+    pub max_units: Option<i64>,
+    /// Only orders of this carrier.
+    pub carrier_code: Option<String>,
+    /// Answer the batches (ids null) without creating them.
+    pub dry_run: Option<bool>,
+}
+
+impl BuildBatches {
+    fn parse(self) -> Result<BuildOptions, AppError> {
+        let mut errors = Vec::new();
+        let mut limit = |field: &str, value: Option<i64>, max: i64, default: i64| match value {
+            None => default,
+            Some(v) if (1..=max).contains(&v) => v,
+            Some(_) => {
+                errors.push(FieldError::new(field, format!("must be from 1 to {max}")));
+                default
+            }
+        };
+        let max_orders = limit(
+            "max_orders",
+            self.max_orders,
+            MAX_ORDERS,
+            DEFAULT_MAX_ORDERS as i64,
+        );
+        let max_units = limit("max_units", self.max_units, MAX_UNITS, DEFAULT_MAX_UNITS);
+        let carrier_code = self
+            .carrier_code
+            .and_then(|c| check_field(&mut errors, "carrier_code", parse_code(&c)));
+        validated(errors)?;
+        Ok(BuildOptions {
+            max_orders: usize::try_from(max_orders).unwrap_or(DEFAULT_MAX_ORDERS),
+            max_units,
+            carrier_code,
+            dry_run: self.dry_run.unwrap_or(false),
+        })
+    }
+}
+
+/// Build pick batches of the reserved, unbatched orders: `hot_sku`, then
+/// `identical`, then `cluster`; never mixing carriers, each order in one
+/// batch at most. `dry_run` answers them without creating them (ids null).
+#[utoipa::path(
+    tag = "batching",
+    request_body = BuildBatches,
+    responses(
+        (status = 201, description = "the batches created", body = Built),
+        (status = 200, description = "a dry run: the batches that would be created", body = Built)
+    )
+)]
+#[post("/batches")]
+pub async fn build(
+    who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    body: Json<BuildBatches>,
+) -> Result<HttpResponse, AppError> {
+    let options = body.into_inner().parse()?;
+    let dry_run = options.dry_run;
+    let who = who.into_principal();
+    let built = db::run(&pool, move |c| batching::build(c, &who, options)).await?;
+    Ok(if dry_run {
+        HttpResponse::Ok().json(built)
+    } else {
+        HttpResponse::Created().json(built)
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BatchQuery {
+    /// open, picking or picked.
+    pub status: Option<String>,
+}
+
+/// Batches, oldest first, with their orders and pick lists.
+#[utoipa::path(tag = "batching", params(PageQuery, BatchQuery), responses((status = 200, body = ItemList<Batch>)))]
+#[get("/batches")]
+pub async fn list(
+    _who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    query: ListQuery<BatchQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (page, status) = (query.page, query.filter.status);
+    if let Some(s) = &status {
+        if !["open", "picking", "picked"].contains(&s.as_str()) {
+            return Err(AppError::field("status", "must be open, picking or picked"));
+        }
+    }
+    let found = db::run(&pool, move |c| batching::list(c, status, &page)).await?;
+    Ok(HttpResponse::Ok().json(ItemList::from(found)))
+}
+
+/// One batch: its orders and its pick list in walk order.
+#[utoipa::path(
+    tag = "batching",
+    params(("id" = String, Path, description = "batch id")),
+    responses((status = 200, body = Batch))
+)]
+#[get("/batches/{id}")]
+pub async fn get(
+    _who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let batch = db::run(&pool, move |c| batching::get(c, &id)).await?;
+    Ok(HttpResponse::Ok().json(batch))
+}
