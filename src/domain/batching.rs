@@ -714,6 +714,28 @@ mod tests {
     const ZTO: Option<&str> = Some("中通");
 
     #[test]
+    fn a_batch_of_the_orders_left_merges_only_their_picks_in_walk_order() {
+        let orders = vec![
+            order("o1", 0, SF, &[("茶", 1, "B-01", 2), ("蜜", 2, "A-01", 1)]),
+            order("o2", 1, SF, &[("茶", 3, "B-01", 2)]),
+            order("o3", 2, SF, &[("罐", 1, "C-01", 3)]),
+        ];
+
+        // o3 was claimed elsewhere: the batch keeps o1 and o2.
+        let left = batch_of(&orders, Strategy::Cluster, &[0, 1]).expect("two orders");
+
+        assert_eq!(ids(&left), vec!["o1", "o2"]);
+        assert_eq!(left.units, 6);
+        let lines: Vec<(&str, i64)> = left
+            .lines
+            .iter()
+            .map(|l| (l.location_code.as_str(), l.qty))
+            .collect();
+        assert_eq!(lines, vec![("A-01", 2), ("B-01", 4)]);
+        assert!(batch_of(&orders, Strategy::Cluster, &[]).is_none());
+    }
+
+    #[test]
     fn hot_sku_orders_batch_together_in_urgency_order() {
         let mut late_but_urgent = order("o3", 3, SF, &[("口红-红", 1, "A-01", 1)]);
         late_but_urgent.ship_by = at(60);
