@@ -7,7 +7,8 @@
 //!
 //! Every order is claimed with `UPDATE orders SET batch_id = ? WHERE id = ?
 //! AND batch_id IS NULL AND status = 'reserved'` in the transaction that
-//! creates its batch, counting the rows. An order another depot instance
+//! creates its batch, counting the rows, in order-id order (one lock order
+//! for every builder). An order another depot instance
 //! claimed in the meantime (or cancelled) answers 0 rows and drops out of the
 //! batch with its pick lines; a batch left with no order is not created. A
 //! guarded update rather than `SELECT … FOR UPDATE` row locks: SQLite has no
@@ -31,7 +32,7 @@
 //! lot's disposition, and CBV has no business step for planning a pick wave.
 //! The `picking` events come when units leave their bins.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -159,25 +160,39 @@ pub fn build(
             .map(|(i, o)| (o.id.as_str(), i))
             .collect();
         let now = time::now();
-        let mut built = Vec::new();
-        for batch in planned {
-            let id = new_id("bat");
-            let mut claimed = Vec::with_capacity(batch.order_ids.len());
-            for order_id in &batch.order_ids {
-                let won = diesel::update(
-                    orders::table
-                        .filter(orders::id.eq(order_id))
-                        .filter(orders::batch_id.is_null())
-                        .filter(orders::status.eq("reserved")),
-                )
-                .set((orders::batch_id.eq(&id), orders::updated_at.eq(now)))
-                .execute(c)?;
-                if won == 1 {
-                    if let Some(&i) = index.get(order_id.as_str()) {
-                        claimed.push(i);
-                    }
-                }
+        let planned: Vec<(String, plan::Batch)> =
+            planned.into_iter().map(|b| (new_id("bat"), b)).collect();
+        // Claimed in order-id order, whatever the batch: two instances
+        // building at once take the row locks of their UPDATEs in one order,
+        // so on PostgreSQL the second waits for the first instead of
+        // deadlocking with it.
+        let mut claims: Vec<(&str, &str)> = planned
+            .iter()
+            .flat_map(|(id, b)| b.order_ids.iter().map(move |o| (o.as_str(), id.as_str())))
+            .collect();
+        claims.sort_unstable();
+        let mut won: HashSet<String> = HashSet::with_capacity(claims.len());
+        for (order_id, batch_id) in claims {
+            let rows = diesel::update(
+                orders::table
+                    .filter(orders::id.eq(order_id))
+                    .filter(orders::batch_id.is_null())
+                    .filter(orders::status.eq("reserved")),
+            )
+            .set((orders::batch_id.eq(batch_id), orders::updated_at.eq(now)))
+            .execute(c)?;
+            if rows == 1 {
+                won.insert(order_id.to_string());
             }
+        }
+        let mut built = Vec::new();
+        for (id, batch) in planned {
+            let claimed: Vec<usize> = batch
+                .order_ids
+                .iter()
+                .filter(|o| won.contains(o.as_str()))
+                .filter_map(|o| index.get(o.as_str()).copied())
+                .collect();
             let batch = if claimed.len() == batch.order_ids.len() {
                 batch
             } else {

@@ -13,6 +13,7 @@ use crate::on_both_backends;
 on_both_backends!(
     one_post_batches_a_live_session_by_strategy_never_mixing_carriers,
     bad_input_and_a_merchant_are_refused_and_change_nothing,
+    two_servers_building_at_once_batch_each_order_once,
 );
 
 /// The session: its floor, the held lot, the cancelled order, and the
@@ -373,4 +374,67 @@ async fn bad_input_and_a_merchant_are_refused_and_change_nothing(app: TestApp) {
         vec![("ZTO".into(), 1), ("ZTO".into(), 1), ("ZTO".into(), 1)]
     );
     assert_eq!(batched_orders(&app), 3);
+}
+
+async fn two_servers_building_at_once_batch_each_order_once(app: TestApp) {
+    let s = live_session(&app).await;
+    let second = app.second_server();
+
+    // Eight builds at once, half on each server, two orders a batch at most.
+    let replies = futures_util::future::join_all((0..8).map(|i| {
+        let base = if i % 2 == 0 {
+            app.address.clone()
+        } else {
+            second.address.clone()
+        };
+        let token = s.floor.staff_token.clone();
+        let app = &app;
+        async move {
+            app.post_at(&base, "/api/v1/batches", &token, json!({"max_orders": 2}))
+                .await
+        }
+    }))
+    .await;
+
+    let mut batched = 0;
+    for reply in &replies {
+        // 503 is a retry the caller may be told to make; nothing else.
+        assert!([201, 503].contains(&reply.status), "{}", reply.text);
+        if reply.status == 201 {
+            for b in reply.json()["batches"].as_array().unwrap() {
+                batched += b["order_count"].as_u64().unwrap();
+            }
+        }
+    }
+    assert_eq!(batched, 11, "every reserved order batched once");
+    assert_eq!(
+        app.count("SELECT COUNT(DISTINCT order_id) AS n FROM batch_orders"),
+        11
+    );
+    assert_eq!(batched_orders(&app), 11);
+    // No batch is empty, and each batch_orders row agrees with orders.batch_id.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) AS n FROM batches b WHERE NOT EXISTS \
+             (SELECT 1 FROM batch_orders o WHERE o.batch_id = b.id)"
+        ),
+        0
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) AS n FROM batch_orders bo JOIN orders o ON o.id = bo.order_id \
+             WHERE o.batch_id IS NULL OR o.batch_id <> bo.batch_id"
+        ),
+        0
+    );
+    // Each batch's pick list is exactly its orders' reservations.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) AS n FROM batches b WHERE \
+             (SELECT CAST(COALESCE(SUM(l.qty), 0) AS BIGINT) FROM batch_lines l WHERE l.batch_id = b.id) <> \
+             (SELECT CAST(COALESCE(SUM(r.qty), 0) AS BIGINT) FROM reservations r \
+              JOIN batch_orders bo ON bo.order_id = r.order_id WHERE bo.batch_id = b.id)"
+        ),
+        0
+    );
 }
