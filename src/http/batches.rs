@@ -13,6 +13,7 @@ use crate::domain::batching::{DEFAULT_MAX_ORDERS, DEFAULT_MAX_UNITS};
 use crate::domain::text::parse_code;
 use crate::error::{check_field, validated, AppError, FieldError};
 use crate::services::batching::{self, Batch, BuildOptions, Built};
+use crate::services::picking::{self, PickLine};
 
 /// The most orders a batch may be asked to hold (a pick cart's slots).
 const MAX_ORDERS: i64 = 1_000;
@@ -132,5 +133,79 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let batch = db::run(&pool, move |c| batching::get(c, &id)).await?;
+    Ok(HttpResponse::Ok().json(batch))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PickLineBody {
+    /// A line of this batch.
+    pub line_id: String,
+    /// What THIS call picked from the line's lot × bin (≥ 1), added to the
+    /// line's picked quantity: a handheld sends each visit as it happens.
+    /// More than the line still asks is refused.
+    #[schema(minimum = 1)]
+    pub picked_qty: i64,
+    /// For a short pick; short picks are not supported yet, and a reason is
+    /// refused (422).
+    pub reason: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PickBody {
+    pub lines: Vec<PickLineBody>,
+}
+
+impl PickBody {
+    fn parse(self) -> Result<Vec<PickLine>, AppError> {
+        let mut errors = Vec::new();
+        if self.lines.is_empty() {
+            errors.push(FieldError::new("lines", "must name at least one line"));
+        }
+        for (i, l) in self.lines.iter().enumerate() {
+            if l.picked_qty < 1 {
+                errors.push(FieldError::new(
+                    format!("lines[{i}].picked_qty"),
+                    "must be at least 1",
+                ));
+            }
+        }
+        validated(errors)?;
+        Ok(self
+            .lines
+            .into_iter()
+            .map(|l| PickLine {
+                line_id: l.line_id,
+                picked_qty: l.picked_qty,
+                reason: l.reason,
+            })
+            .collect())
+    }
+}
+
+/// Confirm picked quantities of a batch's lines, in one or several calls:
+/// `picked_qty` is what this call picked, added to the line's. Picked units
+/// move from the bin to the default packing location (`pick` movements,
+/// `picking` events); the batch becomes `picking`, then `picked` when every
+/// line is; an order is `picked` when all its units are. More than a line
+/// still asks, or a line given twice, is a 422 and changes nothing; no
+/// default packing location is a 409.
+#[utoipa::path(
+    tag = "batching",
+    params(("id" = String, Path, description = "batch id")),
+    request_body = PickBody,
+    responses((status = 200, description = "the batch after the picks", body = Batch))
+)]
+#[post("/batches/{id}/picks")]
+pub async fn pick(
+    who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+    body: Json<PickBody>,
+) -> Result<HttpResponse, AppError> {
+    let picks = body.into_inner().parse()?;
+    let who = who.into_principal();
+    let batch = db::run(&pool, move |c| picking::pick(c, &who, &id, picks)).await?;
     Ok(HttpResponse::Ok().json(batch))
 }

@@ -235,6 +235,12 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             json!({"max_orders": 30, "max_units": 300, "carrier_code": "SF", "dry_run": true}),
         ),
         (
+            "POST",
+            "/api/v1/batches/{id}/picks",
+            JSON,
+            json!({"lines": [{"line_id": "bln_01JDZ4", "picked_qty": 3}]}),
+        ),
+        (
             "PATCH",
             "/api/v1/skus/{id}",
             JSON,

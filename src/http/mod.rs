@@ -157,7 +157,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(orders::cancel)
                 .service(batches::build)
                 .service(batches::list)
-                .service(batches::get),
+                .service(batches::get)
+                .service(batches::pick),
         );
 }
 

@@ -263,7 +263,7 @@ pub async fn get_order(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrderQuery {
-    /// reserved, backordered or cancelled.
+    /// reserved, backordered, cancelled or picked.
     pub status: Option<String>,
     /// The live session's name, exactly as pushed (trimmed).
     pub live_session: Option<String>,
@@ -281,10 +281,10 @@ impl OrderQuery {
     fn parse(self) -> Result<OrderFilter, AppError> {
         let mut errors = Vec::new();
         if let Some(s) = &self.status {
-            if !["reserved", "backordered", "cancelled"].contains(&s.as_str()) {
+            if !["reserved", "backordered", "cancelled", "picked"].contains(&s.as_str()) {
                 errors.push(FieldError::new(
                     "status",
-                    "must be reserved, backordered or cancelled",
+                    "must be reserved, backordered, cancelled or picked",
                 ));
             }
         }

@@ -958,7 +958,7 @@ pub struct Order {
     pub live_session: Option<String>,
     pub carrier_id: Option<String>,
     pub ship_to: ShipTo,
-    /// reserved, backordered or cancelled.
+    /// reserved, backordered, cancelled or picked.
     pub status: String,
     pub units: i64,
     pub lines: Vec<OrderLine>,
@@ -1203,6 +1203,12 @@ pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Ord
         if status == "cancelled" {
             return Err(AppError::InvalidState(format!(
                 "order {id} is already cancelled"
+            )));
+        }
+        // The brief's "until picked": its units are at the packing location.
+        if status == "picked" {
+            return Err(AppError::InvalidState(format!(
+                "order {id} is picked; it can no longer be cancelled"
             )));
         }
         let now = time::now();

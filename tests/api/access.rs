@@ -515,6 +515,14 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff"],
             success: 404,
         },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/batches/bat_none/picks".into(),
+            template: "/api/v1/batches/{id}/picks",
+            body: Some(json!({"lines": [{"line_id": "bln_none", "picked_qty": 1}]})),
+            allowed: &["admin", "staff"],
+            success: 404,
+        },
         // Inspection of the SKU is not discontinued, so the admin passes the
         // role check and meets the state check: 409.
         Endpoint {

@@ -12,6 +12,7 @@ mod migrations;
 mod operations;
 mod orders;
 mod partners;
+mod picks;
 mod problems;
 mod queries;
 mod receiving;
