@@ -230,25 +230,26 @@ fn document_access_and_problems(doc: &mut OpenApiDoc) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let secured = path.starts_with("/api/v1/") && path != "/api/v1/openapi.json";
         let operations = [
-            item.get.as_mut(),
-            item.post.as_mut(),
-            item.put.as_mut(),
-            item.patch.as_mut(),
-            item.delete.as_mut(),
+            (false, item.get.as_mut()),
+            (true, item.post.as_mut()),
+            (true, item.put.as_mut()),
+            (true, item.patch.as_mut()),
+            (true, item.delete.as_mut()),
         ];
-        for op in operations.into_iter().flatten() {
+        for (writes, op) in operations {
+            let Some(op) = op else { continue };
             if secured {
                 op.security = Some(vec![SecurityRequirement::new(
                     "bearer",
                     Vec::<String>::new(),
                 )]);
             }
-            add_problem_responses(op, secured);
+            add_problem_responses(op, secured, writes);
         }
     }
 }
 
-fn add_problem_responses(op: &mut Operation, secured: bool) {
+fn add_problem_responses(op: &mut Operation, secured: bool, writes: bool) {
     let has_body = op.request_body.is_some();
     let mut statuses = vec![
         ("400", "The request could not be read"),
@@ -264,8 +265,12 @@ fn add_problem_responses(op: &mut Operation, secured: bool) {
         statuses.push(("401", "No valid bearer token"));
         statuses.push(("403", "The token's role may not do this"));
     }
+    // Any write may meet a state that forbids it (the last admin token,
+    // a cancelled order), body or not.
+    if writes {
+        statuses.push(("409", "Conflicts with existing data or the object's state"));
+    }
     if has_body {
-        statuses.push(("409", "Conflicts with existing data"));
         statuses.push(("413", "Body too large"));
         statuses.push(("415", "Body is not JSON"));
     }
