@@ -7,6 +7,8 @@
 //! | `DEPOT_DATA_DIR` | `depot-data` | directory for files such as evidence uploads |
 //! | `DEPOT_POOL_SIZE` | `8` | database connections per depot process |
 //! | `DEPOT_WORKERS` | number of cores | HTTP worker threads |
+//! | `DEPOT_GS1_COMPANY_PREFIX` | `0614141` | the warehouse's GS1 company prefix (7–10 digits) its parcels' SSCCs carry; the default is GS1's example prefix, for trying depot out |
+//! | `DEPOT_SSCC_EXTENSION_DIGIT` | `0` | the SSCC extension digit (0–9) |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
 //! A bad value stops start-up with one line naming the variable. `depot serve`
@@ -15,6 +17,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use crate::domain::gs1::CompanyPrefix;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -74,6 +78,9 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "depot-data";
 pub const DEFAULT_POOL_SIZE: usize = 8;
 pub const DEFAULT_LOG: &str = "info";
+/// GS1's example company prefix (it appears in GS1's own SSCC examples):
+/// labels print and scan with it, but it is nobody's real prefix.
+pub const EXAMPLE_COMPANY_PREFIX: &str = "0614141";
 
 /// HTTP workers by default: one per core.
 pub fn default_workers() -> usize {
@@ -87,6 +94,34 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub pool_size: u32,
     pub workers: usize,
+    pub warehouse: Warehouse,
+}
+
+/// What the warehouse itself is configured as: the GS1 keys it issues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warehouse {
+    /// The company prefix of the SSCCs depot gives parcels.
+    pub company_prefix: CompanyPrefix,
+    /// The SSCC extension digit (GS1 General Specifications §2.2.1: the
+    /// company's to choose, e.g. per packing station or kind of unit).
+    pub sscc_extension_digit: u8,
+}
+
+impl Warehouse {
+    /// Whether the company prefix is GS1's example one (worth a warning).
+    pub fn uses_example_prefix(&self) -> bool {
+        self.company_prefix.as_str() == EXAMPLE_COMPANY_PREFIX
+    }
+}
+
+impl Default for Warehouse {
+    fn default() -> Warehouse {
+        Warehouse {
+            company_prefix: CompanyPrefix::parse(EXAMPLE_COMPANY_PREFIX)
+                .expect("the example prefix is valid"),
+            sscc_extension_digit: 0,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,12 +167,23 @@ impl Config {
         let pool_size = parse_count(&lookup, "DEPOT_POOL_SIZE", DEFAULT_POOL_SIZE, 1, 256)? as u32;
         let workers = parse_count(&lookup, "DEPOT_WORKERS", default_workers(), 1, 256)?;
 
+        let raw_prefix =
+            lookup("DEPOT_GS1_COMPANY_PREFIX").unwrap_or_else(|| EXAMPLE_COMPANY_PREFIX.into());
+        let company_prefix = CompanyPrefix::parse(raw_prefix.trim())
+            .map_err(|reason| fail("DEPOT_GS1_COMPANY_PREFIX", &raw_prefix, reason))?;
+        let sscc_extension_digit =
+            parse_count(&lookup, "DEPOT_SSCC_EXTENSION_DIGIT", 0, 0, 9)? as u8;
+
         Ok(Config {
             database_url,
             bind,
             data_dir,
             pool_size,
             workers,
+            warehouse: Warehouse {
+                company_prefix,
+                sscc_extension_digit,
+            },
         })
     }
 }
@@ -217,6 +263,30 @@ mod tests {
         assert_eq!(
             config(&[("DEPOT_POOL_SIZE", "0")]).unwrap_err().var,
             "DEPOT_POOL_SIZE"
+        );
+    }
+
+    #[test]
+    fn the_company_prefix_is_validated_and_defaults_to_gs1s_example() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.warehouse.company_prefix.as_str(), "0614141");
+        assert!(c.warehouse.uses_example_prefix());
+        let c = config(&[
+            ("DEPOT_GS1_COMPANY_PREFIX", "6901234567"),
+            ("DEPOT_SSCC_EXTENSION_DIGIT", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.warehouse.company_prefix.as_str(), "6901234567");
+        assert_eq!(c.warehouse.sscc_extension_digit, 3);
+        for bad in ["123456", "12345678901", "69012a4"] {
+            let err = config(&[("DEPOT_GS1_COMPANY_PREFIX", bad)]).unwrap_err();
+            assert_eq!(err.var, "DEPOT_GS1_COMPANY_PREFIX", "{bad}");
+        }
+        assert_eq!(
+            config(&[("DEPOT_SSCC_EXTENSION_DIGIT", "10")])
+                .unwrap_err()
+                .var,
+            "DEPOT_SSCC_EXTENSION_DIGIT"
         );
     }
 

@@ -112,7 +112,13 @@ impl Application {
             cause,
         };
         let port = listener.port;
-        let state = AppState::new(pool, config.data_dir.clone());
+        if config.warehouse.uses_example_prefix() {
+            log::warn!(
+                "SSCCs use GS1's example company prefix {}: set DEPOT_GS1_COMPANY_PREFIX to the warehouse's own before labels leave the building",
+                config.warehouse.company_prefix.as_str()
+            );
+        }
+        let state = AppState::new(pool, config);
         let order_queue = state.order_queue.clone();
         // actix's own handlers stop at once on SIGINT (in-flight requests
         // cut off); depot stops as gracefully on Ctrl-C as on SIGTERM.

@@ -223,3 +223,66 @@ pub fn find_order_keys(
             .load(conn)?),
     }
 }
+
+/// A number series unique across every depot instance on the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serial {
+    /// SSCC serial references.
+    Sscc,
+    /// Generated tracking numbers.
+    TrackingNo,
+}
+
+#[derive(QueryableByName)]
+struct SerialValue {
+    #[diesel(sql_type = BigInt)]
+    value: i64,
+}
+
+/// The next `n` numbers of `serial`, ascending; never handed out again.
+///
+/// PostgreSQL: a sequence, one statement for all `n`; `nextval` never blocks
+/// another packer and a rolled-back number is skipped, not reused. SQLite: a
+/// counter row raised by `n` inside the caller's write transaction (the
+/// writer lock makes it unique); a rollback undoes it with the rest.
+pub fn next_serials(
+    conn: &mut AnyConnection,
+    serial: Serial,
+    n: usize,
+) -> Result<Vec<i64>, AppError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            let sql = match serial {
+                Serial::Sscc => {
+                    "SELECT nextval('sscc_serial_seq') AS value FROM generate_series(1, $1)"
+                }
+                Serial::TrackingNo => {
+                    "SELECT nextval('tracking_no_seq') AS value FROM generate_series(1, $1)"
+                }
+            };
+            let mut values: Vec<i64> = diesel::sql_query(sql)
+                .bind::<BigInt, _>(n as i64)
+                .load::<SerialValue>(pg)?
+                .into_iter()
+                .map(|v| v.value)
+                .collect();
+            values.sort_unstable();
+            Ok(values)
+        }
+        AnyConnection::Sqlite(_) => {
+            use super::schema::counters;
+            let name = match serial {
+                Serial::Sscc => "sscc_serial",
+                Serial::TrackingNo => "tracking_no",
+            };
+            let last: i64 = diesel::update(counters::table.find(name))
+                .set(counters::value.eq(counters::value + n as i64))
+                .returning(counters::value)
+                .get_result(conn)?;
+            Ok((last - n as i64 + 1..=last).collect())
+        }
+    }
+}

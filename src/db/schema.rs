@@ -249,6 +249,7 @@ diesel::table! {
         actor -> Nullable<Text>,
         recorded_at -> Timestamp,
         details -> Nullable<Text>,
+        parent_id -> Nullable<Text>,
     }
 }
 
@@ -412,6 +413,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    manifests (id) {
+        id -> Text,
+        carrier_id -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    parcels (id) {
+        id -> Text,
+        sscc -> Text,
+        company_prefix_len -> Integer,
+        order_id -> Text,
+        merchant_id -> Text,
+        carrier_id -> Text,
+        manifest_id -> Nullable<Text>,
+        batch_id -> Nullable<Text>,
+        tracking_no -> Text,
+        weight_g -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    parcel_lines (parcel_id, line_no, lot_id) {
+        parcel_id -> Text,
+        line_no -> Integer,
+        lot_id -> Text,
+        qty -> BigInt,
+    }
+}
+
+diesel::table! {
+    parcel_statuses (parcel_id, seq) {
+        parcel_id -> Text,
+        seq -> Integer,
+        status -> Text,
+        at -> Timestamp,
+        recorded_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -449,6 +507,12 @@ diesel::joinable!(batch_orders -> orders (order_id));
 diesel::joinable!(batch_lines -> batches (batch_id));
 diesel::joinable!(batch_lines -> lots (lot_id));
 diesel::joinable!(batch_lines -> locations (location_id));
+diesel::joinable!(manifests -> carriers (carrier_id));
+diesel::joinable!(parcels -> orders (order_id));
+diesel::joinable!(parcels -> manifests (manifest_id));
+diesel::joinable!(parcel_lines -> parcels (parcel_id));
+diesel::joinable!(parcel_lines -> lots (lot_id));
+diesel::joinable!(parcel_statuses -> parcels (parcel_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -481,4 +545,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     batches,
     batch_orders,
     batch_lines,
+    manifests,
+    parcels,
+    parcel_lines,
+    parcel_statuses,
+    counters,
 );

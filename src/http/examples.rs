@@ -241,6 +241,18 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             json!({"lines": [{"line_id": "bln_01JDZ4", "picked_qty": 3}]}),
         ),
         (
+            "POST",
+            "/api/v1/orders/{id}/parcels",
+            JSON,
+            json!({"weight_g": 1200, "tracking_no": "SF1234567890", "lines": [{"sku_code": "蜂蜜-500G", "qty": 2}]}),
+        ),
+        (
+            "POST",
+            "/api/v1/batches/{id}/parcels",
+            JSON,
+            json!({"weight_g": 520}),
+        ),
+        (
             "PATCH",
             "/api/v1/skus/{id}",
             JSON,

@@ -17,6 +17,7 @@ pub mod merchants;
 pub mod metrics;
 pub mod ops;
 pub mod orders;
+pub mod parcels;
 pub mod problems;
 pub mod query;
 pub mod receiving;
@@ -40,6 +41,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
 
+use crate::config::{Config, Warehouse};
 use crate::db::DbPool;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
@@ -158,7 +160,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(batches::build)
                 .service(batches::list)
                 .service(batches::get)
-                .service(batches::pick),
+                .service(batches::pick)
+                .service(parcels::pack_order)
+                .service(parcels::pack_batch)
+                .service(parcels::batch_labels_zpl)
+                .service(parcels::get)
+                .service(parcels::label_zpl),
         );
 }
 
@@ -182,6 +189,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "receiving", description = "Receipts (ASNs), arrival, lots"),
         (name = "orders", description = "Orders from live sessions: bulk idempotent ingest, reservation, backorders, cancel"),
         (name = "batching", description = "Pick batches (waves) of reserved orders: hot_sku, identical, cluster; walk-ordered pick lists"),
+        (name = "packing", description = "Parcels with GS1 SSCCs on their carrier's open manifest; GS1-128 labels in ZPL and PDF"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )
@@ -306,6 +314,8 @@ pub struct AppState {
     pub data_dir: web::Data<DataDir>,
     /// The writer that ingests single-order pushes together.
     pub order_queue: web::Data<OrderQueue>,
+    /// The warehouse's GS1 keys (`DEPOT_GS1_COMPANY_PREFIX`, …).
+    pub warehouse: web::Data<Warehouse>,
 }
 
 /// The data directory, for handlers that store files.
@@ -313,7 +323,7 @@ pub struct AppState {
 pub struct DataDir(pub std::path::PathBuf);
 
 impl AppState {
-    pub fn new(pool: DbPool, data_dir: std::path::PathBuf) -> AppState {
+    pub fn new(pool: DbPool, config: &Config) -> AppState {
         let document = api_document();
         let route_table = RouteTable::from_openapi(&document.doc, PAGES);
         let declared_queries = declared::DeclaredQueries::from_openapi(&document.doc);
@@ -324,7 +334,8 @@ impl AppState {
             metrics: web::Data::new(Metrics::default()),
             document: web::Data::new(document),
             route_table: web::Data::new(route_table),
-            data_dir: web::Data::new(DataDir(data_dir)),
+            data_dir: web::Data::new(DataDir(config.data_dir.clone())),
+            warehouse: web::Data::new(config.warehouse.clone()),
         }
     }
 }
@@ -352,6 +363,7 @@ pub fn app(
         .app_data(state.route_table)
         .app_data(state.declared_queries)
         .app_data(state.data_dir)
+        .app_data(state.warehouse)
         .app_data(body::query_config())
         .app_data(body::path_config())
         .route("/docs", web::get().to(ops::docs))

@@ -23,6 +23,8 @@ pub enum MovementKind {
     Scrap,
     Hold,
     Release,
+    /// Packing location → dispatch location, into a parcel.
+    Pack,
 }
 
 impl MovementKind {
@@ -38,6 +40,7 @@ impl MovementKind {
             MovementKind::Scrap => "scrap",
             MovementKind::Hold => "hold",
             MovementKind::Release => "release",
+            MovementKind::Pack => "pack",
         }
     }
 }
@@ -93,6 +96,55 @@ pub fn post(
             .execute(conn)?;
     }
     Ok(movement_id)
+}
+
+/// One movement's entry for [`append`]: (lot, location, delta) under a
+/// reference such as ("parcel", sscc).
+pub struct Entry<'a> {
+    pub movement_id: &'a str,
+    pub lot_id: &'a str,
+    pub location_id: &'a str,
+    pub delta: i64,
+    pub reference: (&'a str, &'a str),
+}
+
+/// Appends many movements' entries in multi-row inserts, leaving the stock
+/// table to the caller: for set-based moves of reserved units (packing a
+/// batch), which [`post`] does not take. The caller changes stock by the
+/// same amounts in the same transaction, so stock still equals the ledger
+/// (which `GET /admin/ledger-check` verifies).
+pub fn append(
+    conn: &mut AnyConnection,
+    kind: MovementKind,
+    actor: Option<&str>,
+    entries: &[Entry<'_>],
+) -> Result<(), AppError> {
+    let now = time::now();
+    // 11 columns a row: well under SQLite's 32,766 bound parameters.
+    for chunk in entries.chunks(1_000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    ledger_entries::id.eq(new_id("led")),
+                    ledger_entries::movement_id.eq(e.movement_id),
+                    ledger_entries::kind.eq(kind.as_str()),
+                    ledger_entries::lot_id.eq(e.lot_id),
+                    ledger_entries::location_id.eq(e.location_id),
+                    ledger_entries::delta.eq(e.delta),
+                    ledger_entries::reference_type.eq(Some(e.reference.0)),
+                    ledger_entries::reference_id.eq(Some(e.reference.1)),
+                    ledger_entries::reason.eq(None::<&str>),
+                    ledger_entries::created_at.eq(now),
+                    ledger_entries::created_by.eq(actor),
+                )
+            })
+            .collect();
+        crate::on_backend!(conn, |inner| diesel::insert_into(ledger_entries::table)
+            .values(rows)
+            .execute(inner))?;
+    }
+    Ok(())
 }
 
 fn apply_to_stock(

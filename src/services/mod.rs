@@ -18,6 +18,7 @@ pub mod master_data;
 pub mod merchants;
 pub mod order_queue;
 pub mod orders;
+pub mod packing;
 pub mod picking;
 pub mod receiving;
 pub mod reports;

@@ -1206,9 +1206,10 @@ pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Ord
             )));
         }
         // The brief's "until picked": its units are at the packing location.
-        if status == "picked" {
+        // Once picked (or packed, or further), it can only be returned.
+        if status != "reserved" && status != "backordered" {
             return Err(AppError::InvalidState(format!(
-                "order {id} is picked; it can no longer be cancelled"
+                "order {id} is {status}; it can no longer be cancelled"
             )));
         }
         let now = time::now();

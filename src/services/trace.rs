@@ -73,3 +73,62 @@ pub fn record_with_details(
 pub fn tx_uri(kind: &str, id: &str) -> String {
     format!("urn:depot:{kind}:{id}")
 }
+
+/// What went into a parcel, in EPCIS terms: an AggregationEvent (EPCIS 2.0
+/// §7.4.3) whose parentID is the parcel's SSCC as an EPC pure identity URI
+/// and whose childQuantityList is one lot's class and quantity. A parcel of
+/// several lots is one event per lot, all with the same parent.
+pub struct Aggregation<'a> {
+    pub action: Action,
+    pub biz_step: BizStep,
+    pub disposition: Disposition,
+    /// The parent's EPC URI (`urn:epc:id:sscc:…`). EPCIS 2.0's JSON schema
+    /// does not require a parentID for ADD and DELETE; depot always has one.
+    pub parent_id: &'a str,
+    pub lot_id: &'a str,
+    pub what_class: &'a str,
+    pub quantity: i64,
+    pub location_id: &'a str,
+    pub biz_tx: (&'a str, String),
+    pub actor: Option<&'a str>,
+}
+
+/// Appends aggregation events in multi-row inserts, inside the caller's
+/// transaction (packing a batch writes one per parcel).
+pub fn record_aggregations(
+    conn: &mut AnyConnection,
+    events: &[Aggregation<'_>],
+) -> Result<(), AppError> {
+    let now = time::now();
+    // 17 columns a row: well under SQLite's 32,766 bound parameters.
+    for chunk in events.chunks(1_000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    trace_events::id.eq(new_id("evt")),
+                    trace_events::event_type.eq("AggregationEvent"),
+                    trace_events::action.eq(e.action.as_str()),
+                    trace_events::event_time.eq(now),
+                    trace_events::event_tz_offset.eq("+00:00"),
+                    trace_events::biz_step.eq(e.biz_step.as_str()),
+                    trace_events::disposition.eq(e.disposition.as_str()),
+                    trace_events::lot_id.eq(Some(e.lot_id)),
+                    trace_events::what_class.eq(e.what_class),
+                    trace_events::quantity.eq(Some(e.quantity)),
+                    trace_events::location_id.eq(Some(e.location_id)),
+                    trace_events::biz_tx_type.eq(Some(e.biz_tx.0)),
+                    trace_events::biz_tx_id.eq(Some(e.biz_tx.1.as_str())),
+                    trace_events::actor.eq(e.actor),
+                    trace_events::recorded_at.eq(now),
+                    trace_events::details.eq(None::<String>),
+                    trace_events::parent_id.eq(Some(e.parent_id)),
+                )
+            })
+            .collect();
+        crate::on_backend!(conn, |inner| diesel::insert_into(trace_events::table)
+            .values(rows)
+            .execute(inner))?;
+    }
+    Ok(())
+}

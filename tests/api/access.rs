@@ -523,6 +523,46 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff"],
             success: 404,
         },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/batches/bat_none/parcels".into(),
+            template: "/api/v1/batches/{id}/parcels",
+            body: Some(json!({"weight_g": 500})),
+            allowed: &["admin", "staff"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/batches/bat_none/labels.zpl".into(),
+            template: "/api/v1/batches/{id}/labels.zpl",
+            body: None,
+            allowed: &["admin", "staff"],
+            success: 404,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/orders/ord_none/parcels".into(),
+            template: "/api/v1/orders/{id}/parcels",
+            body: Some(json!({"weight_g": 500})),
+            allowed: &["admin", "staff"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/parcels/006141410000000012".into(),
+            template: "/api/v1/parcels/{sscc}",
+            body: None,
+            allowed: &["admin", "staff", "merchant", "carrier"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/parcels/006141410000000012/label.zpl".into(),
+            template: "/api/v1/parcels/{sscc}/label.zpl",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
         // Inspection of the SKU is not discontinued, so the admin passes the
         // role check and meets the state check: 409.
         Endpoint {

@@ -18,13 +18,13 @@ on_both_backends!(
 
 /// The session: its floor, the held lot, the cancelled order, and the
 /// reserved orders by external id.
-struct Session {
-    floor: Floor,
-    held_lot: String,
-    cancelled: String,
-    reserved: Vec<String>,
+pub struct Session {
+    pub floor: Floor,
+    pub held_lot: String,
+    pub cancelled: String,
+    pub reserved: Vec<String>,
     /// (code, id) of the two carriers.
-    carriers: Vec<(String, String)>,
+    pub carriers: Vec<(String, String)>,
 }
 
 async fn stock_up(
@@ -84,7 +84,7 @@ fn order(external_id: &str, carrier: &str, lines: &[(&str, i64)]) -> Value {
 /// B-01, CUP in C-冷-01; carriers SF and ZTO. SF: four single-unit HOT
 /// orders, two identical CUP×2 + JAR×1 orders, two mixed ones; ZTO: two HOT
 /// orders and one mixed; one more SF order, cancelled.
-async fn live_session(app: &TestApp) -> Session {
+pub async fn live_session(app: &TestApp) -> Session {
     let floor = Floor::new(app, "HONEYSHOP", "TEA").await;
     for code in ["HOT", "CUP", "JAR"] {
         app.post(

@@ -118,6 +118,7 @@ impl TestDatabase {
             data_dir: self.dir.path().join("data"),
             pool_size: 4,
             workers: 2,
+            warehouse: Default::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod master_data;
 mod migrations;
 mod operations;
 mod orders;
+mod packing;
 mod partners;
 mod picks;
 mod problems;
