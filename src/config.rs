@@ -7,6 +7,7 @@
 //! | `DEPOT_DATA_DIR` | `depot-data` | directory for files such as evidence uploads |
 //! | `DEPOT_POOL_SIZE` | `8` | database connections per depot process |
 //! | `DEPOT_WORKERS` | number of cores | HTTP worker threads |
+//! | `DEPOT_SHIP_BY_HOURS` | `*=48` | each channel's dispatch promise in hours after the order time, e.g. `douyin=24,kuaishou=36,*=48` (`*`: every channel not named); an order's own `ship_by` wins |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
 //! A bad value stops start-up with one line naming the variable. `depot serve`
@@ -15,6 +16,8 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+use crate::domain::orders::ShipByHours;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -87,6 +90,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub pool_size: u32,
     pub workers: usize,
+    /// `DEPOT_SHIP_BY_HOURS`: the ship-by deadline of an order that sends none.
+    pub ship_by_hours: ShipByHours,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,12 +137,19 @@ impl Config {
         let pool_size = parse_count(&lookup, "DEPOT_POOL_SIZE", DEFAULT_POOL_SIZE, 1, 256)? as u32;
         let workers = parse_count(&lookup, "DEPOT_WORKERS", default_workers(), 1, 256)?;
 
+        let ship_by_hours = match lookup("DEPOT_SHIP_BY_HOURS") {
+            None => ShipByHours::default(),
+            Some(raw) => ShipByHours::parse(&raw)
+                .map_err(|reason| fail("DEPOT_SHIP_BY_HOURS", &raw, reason))?,
+        };
+
         Ok(Config {
             database_url,
             bind,
             data_dir,
             pool_size,
             workers,
+            ship_by_hours,
         })
     }
 }
@@ -218,6 +230,20 @@ mod tests {
             config(&[("DEPOT_POOL_SIZE", "0")]).unwrap_err().var,
             "DEPOT_POOL_SIZE"
         );
+    }
+
+    #[test]
+    fn ship_by_hours_per_channel_default_to_48_and_a_bad_value_names_the_variable() {
+        assert_eq!(config(&[]).unwrap().ship_by_hours.hours("douyin"), 48);
+        let c = config(&[("DEPOT_SHIP_BY_HOURS", "douyin=24,kuaishou=36,*=48")]).unwrap();
+        assert_eq!(c.ship_by_hours.hours("douyin"), 24);
+        assert_eq!(c.ship_by_hours.hours("kuaishou"), 36);
+        assert_eq!(c.ship_by_hours.hours("other"), 48);
+        for bad in ["douyin=0", "tiktok=24", "douyin:24", "*=forever"] {
+            let err = config(&[("DEPOT_SHIP_BY_HOURS", bad)]).unwrap_err();
+            assert_eq!(err.var, "DEPOT_SHIP_BY_HOURS", "{bad}");
+            assert!(err.to_string().contains("DEPOT_SHIP_BY_HOURS="), "{err}");
+        }
     }
 
     #[test]

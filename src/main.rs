@@ -74,6 +74,11 @@ struct ServeArgs {
     /// HTTP worker threads (1 to 256; the default is this machine's cores).
     #[arg(long, env = "DEPOT_WORKERS", default_value_t = config::default_workers().to_string())]
     workers: String,
+    /// Each channel's dispatch promise in hours after the order time, e.g.
+    /// douyin=24,kuaishou=36,*=48 (* is every channel not named); an order's
+    /// own ship_by wins.
+    #[arg(long, env = "DEPOT_SHIP_BY_HOURS", default_value = "*=48")]
+    ship_by_hours: String,
     /// Log filter, env_logger syntax (e.g. info, depot=debug,warn).
     #[arg(long, env = "RUST_LOG", default_value = config::DEFAULT_LOG)]
     log: String,
@@ -88,6 +93,7 @@ impl ServeArgs {
                 "DEPOT_DATA_DIR" => &self.data_dir,
                 "DEPOT_POOL_SIZE" => &self.pool_size,
                 "DEPOT_WORKERS" => &self.workers,
+                "DEPOT_SHIP_BY_HOURS" => &self.ship_by_hours,
                 _ => return None,
             };
             Some(value.clone())

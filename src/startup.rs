@@ -112,7 +112,7 @@ impl Application {
             cause,
         };
         let port = listener.port;
-        let state = AppState::new(pool, config.data_dir.clone());
+        let state = AppState::new(pool, config.data_dir.clone(), config.ship_by_hours.clone());
         let order_queue = state.order_queue.clone();
         // actix's own handlers stop at once on SIGINT (in-flight requests
         // cut off); depot stops as gracefully on Ctrl-C as on SIGTERM.

@@ -144,6 +144,7 @@ impl BenchServer {
             data_dir: database.dir.path().join("data"),
             pool_size: options.pool_size,
             workers: options.workers,
+            ship_by_hours: Default::default(),
         };
         let pool = startup::open_database(&config).map_err(|e| e.to_string())?;
         let admin = startup::bootstrap_admin(&pool)

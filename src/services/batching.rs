@@ -21,10 +21,9 @@
 //!
 //! # Ship-by
 //!
-//! Not stored yet: an order's deadline is its order time plus
-//! [`crate::domain::batching::DEFAULT_SHIP_BY_HOURS`] (48 h), computed here,
-//! until channels are configured with their own promise or merchants send
-//! one.
+//! Read as stored (`orders.ship_by`): set at ingest from the merchant's
+//! deadline or the channel's promise (`DEPOT_SHIP_BY_HOURS`), so batches take
+//! the most urgent orders first across channels.
 //!
 //! # Trace
 //!
@@ -248,6 +247,18 @@ pub fn build(
     })
 }
 
+/// The reserved, unbatched orders as [`build`] loads them, with their
+/// lines and reservations: what `depot bench burst` batches again with the
+/// FIFO baseline on the same orders. Reads only.
+pub fn open_orders(conn: &mut AnyConnection) -> Result<Vec<BatchOrder>, AppError> {
+    let code_of: HashMap<String, String> = carriers::table
+        .select((carriers::id, carriers::code))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(load_open(conn, &code_of)?.0)
+}
+
 /// The reserved, unbatched orders with their lines and current reservations
 /// (the hold rules have already moved them off held, expired or quarantined
 /// stock); beside them each order's carrier id, and the ids of the pick
@@ -264,10 +275,15 @@ fn load_open(
     ),
     AppError,
 > {
-    let rows: Vec<(String, NaiveDateTime, Option<String>)> = orders::table
+    let rows: Vec<(String, NaiveDateTime, NaiveDateTime, Option<String>)> = orders::table
         .filter(orders::status.eq("reserved"))
         .filter(orders::batch_id.is_null())
-        .select((orders::id, orders::created_at, orders::carrier_id))
+        .select((
+            orders::id,
+            orders::created_at,
+            orders::ship_by,
+            orders::carrier_id,
+        ))
         .order(orders::id.asc())
         .load(c)?;
     let open_ids = || {
@@ -336,13 +352,13 @@ fn load_open(
     }
     let mut orders = Vec::with_capacity(rows.len());
     let mut carrier_ids = Vec::with_capacity(rows.len());
-    for (id, created_at, carrier_id) in rows {
+    for (id, created_at, ship_by, carrier_id) in rows {
         orders.push(BatchOrder {
             lines: lines_of.remove(&id).unwrap_or_default(),
             picks: picks_of.remove(&id).unwrap_or_default(),
             carrier_code: carrier_id.as_ref().and_then(|c| code_of.get(c)).cloned(),
             ordered_at: created_at,
-            ship_by: plan::ship_by(created_at, None, None),
+            ship_by,
             id,
         });
         carrier_ids.push(carrier_id);
