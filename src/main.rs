@@ -158,6 +158,9 @@ struct BurstArgs {
     /// Rows inserted to measure the database's raw ceiling.
     #[arg(long, default_value_t = burst::defaults::RAW_ROWS)]
     raw_rows: usize,
+    /// The wide-assortment session: 500 SKUs equally popular, no hot SKU.
+    #[arg(long, conflicts_with = "skus")]
+    wide: bool,
 }
 
 #[derive(Args)]
@@ -424,9 +427,17 @@ fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
             if !(0.0..=1.0).contains(&args.retries) {
                 return Err("--retries is a share between 0 and 1".into());
             }
+            let shape = if args.wide {
+                SessionShape {
+                    seed: args.server.seed,
+                    ..SessionShape::wide()
+                }
+            } else {
+                bench_shape(&args.server)?
+            };
             let options = BurstOptions {
                 server: bench_server(config, &args.server)?,
-                shape: bench_shape(&args.server)?,
+                shape,
                 orders: args.orders.max(1),
                 per_request: args.per_request,
                 clients: args.clients,

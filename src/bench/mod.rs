@@ -8,6 +8,7 @@
 //! nothing was oversold and that stock equals the ledger. See
 //! docs/PERFORMANCE.md for how to read the figures.
 
+pub mod batching;
 pub mod burst;
 pub mod client;
 pub mod raw;
