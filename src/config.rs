@@ -9,6 +9,7 @@
 //! | `DEPOT_WORKERS` | number of cores | HTTP worker threads |
 //! | `DEPOT_GS1_COMPANY_PREFIX` | `0614141` | the warehouse's GS1 company prefix (7–10 digits) its parcels' SSCCs carry; the default is GS1's example prefix, for trying depot out |
 //! | `DEPOT_SSCC_EXTENSION_DIGIT` | `0` | the SSCC extension digit (0–9) |
+//! | `DEPOT_SHIP_BY_HOURS` | `*=48` | each channel's dispatch promise in hours after the order time, e.g. `douyin=24,kuaishou=36,*=48` (`*`: every channel not named); an order's own `ship_by` wins |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
 //! A bad value stops start-up with one line naming the variable. `depot serve`
@@ -19,6 +20,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::domain::gs1::CompanyPrefix;
+use crate::domain::orders::ShipByHours;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -95,6 +97,8 @@ pub struct Config {
     pub pool_size: u32,
     pub workers: usize,
     pub warehouse: Warehouse,
+    /// `DEPOT_SHIP_BY_HOURS`: the ship-by deadline of an order that sends none.
+    pub ship_by_hours: ShipByHours,
 }
 
 /// What the warehouse itself is configured as: the GS1 keys it issues.
@@ -173,6 +177,11 @@ impl Config {
             .map_err(|reason| fail("DEPOT_GS1_COMPANY_PREFIX", &raw_prefix, reason))?;
         let sscc_extension_digit =
             parse_count(&lookup, "DEPOT_SSCC_EXTENSION_DIGIT", 0, 0, 9)? as u8;
+        let ship_by_hours = match lookup("DEPOT_SHIP_BY_HOURS") {
+            None => ShipByHours::default(),
+            Some(raw) => ShipByHours::parse(&raw)
+                .map_err(|reason| fail("DEPOT_SHIP_BY_HOURS", &raw, reason))?,
+        };
 
         Ok(Config {
             database_url,
@@ -184,6 +193,7 @@ impl Config {
                 company_prefix,
                 sscc_extension_digit,
             },
+            ship_by_hours,
         })
     }
 }
@@ -288,6 +298,20 @@ mod tests {
                 .var,
             "DEPOT_SSCC_EXTENSION_DIGIT"
         );
+    }
+
+    #[test]
+    fn ship_by_hours_per_channel_default_to_48_and_a_bad_value_names_the_variable() {
+        assert_eq!(config(&[]).unwrap().ship_by_hours.hours("douyin"), 48);
+        let c = config(&[("DEPOT_SHIP_BY_HOURS", "douyin=24,kuaishou=36,*=48")]).unwrap();
+        assert_eq!(c.ship_by_hours.hours("douyin"), 24);
+        assert_eq!(c.ship_by_hours.hours("kuaishou"), 36);
+        assert_eq!(c.ship_by_hours.hours("other"), 48);
+        for bad in ["douyin=0", "tiktok=24", "douyin:24", "*=forever"] {
+            let err = config(&[("DEPOT_SHIP_BY_HOURS", bad)]).unwrap_err();
+            assert_eq!(err.var, "DEPOT_SHIP_BY_HOURS", "{bad}");
+            assert!(err.to_string().contains("DEPOT_SHIP_BY_HOURS="), "{err}");
+        }
     }
 
     #[test]

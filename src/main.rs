@@ -74,6 +74,18 @@ struct ServeArgs {
     /// HTTP worker threads (1 to 256; the default is this machine's cores).
     #[arg(long, env = "DEPOT_WORKERS", default_value_t = config::default_workers().to_string())]
     workers: String,
+    /// Each channel's dispatch promise in hours after the order time, e.g.
+    /// douyin=24,kuaishou=36,*=48 (* is every channel not named); an order's
+    /// own ship_by wins.
+    #[arg(long, env = "DEPOT_SHIP_BY_HOURS", default_value = "*=48")]
+    ship_by_hours: String,
+    /// The warehouse's GS1 company prefix (7 to 10 digits) in its parcels'
+    /// SSCCs; the default is GS1's example prefix, for trying depot out.
+    #[arg(long, env = "DEPOT_GS1_COMPANY_PREFIX", default_value = config::EXAMPLE_COMPANY_PREFIX)]
+    gs1_company_prefix: String,
+    /// The SSCC extension digit (0 to 9).
+    #[arg(long, env = "DEPOT_SSCC_EXTENSION_DIGIT", default_value = "0")]
+    sscc_extension_digit: String,
     /// Log filter, env_logger syntax (e.g. info, depot=debug,warn).
     #[arg(long, env = "RUST_LOG", default_value = config::DEFAULT_LOG)]
     log: String,
@@ -88,6 +100,9 @@ impl ServeArgs {
                 "DEPOT_DATA_DIR" => &self.data_dir,
                 "DEPOT_POOL_SIZE" => &self.pool_size,
                 "DEPOT_WORKERS" => &self.workers,
+                "DEPOT_SHIP_BY_HOURS" => &self.ship_by_hours,
+                "DEPOT_GS1_COMPANY_PREFIX" => &self.gs1_company_prefix,
+                "DEPOT_SSCC_EXTENSION_DIGIT" => &self.sscc_extension_digit,
                 _ => return None,
             };
             Some(value.clone())
@@ -152,6 +167,9 @@ struct BurstArgs {
     /// Rows inserted to measure the database's raw ceiling.
     #[arg(long, default_value_t = burst::defaults::RAW_ROWS)]
     raw_rows: usize,
+    /// The wide-assortment session: 500 SKUs equally popular, no hot SKU.
+    #[arg(long, conflicts_with = "skus")]
+    wide: bool,
 }
 
 #[derive(Args)]
@@ -418,9 +436,17 @@ fn run_bench(config: &Config, bench: Bench) -> Result<(), String> {
             if !(0.0..=1.0).contains(&args.retries) {
                 return Err("--retries is a share between 0 and 1".into());
             }
+            let shape = if args.wide {
+                SessionShape {
+                    seed: args.server.seed,
+                    ..SessionShape::wide()
+                }
+            } else {
+                bench_shape(&args.server)?
+            };
             let options = BurstOptions {
                 server: bench_server(config, &args.server)?,
-                shape: bench_shape(&args.server)?,
+                shape,
                 orders: args.orders.max(1),
                 per_request: args.per_request,
                 clients: args.clients,

@@ -1,7 +1,9 @@
 //! `depot bench burst`: a live session's orders pushed in bulk by concurrent
 //! clients, with deliberate retries, against a real server on a fresh
 //! database; then the checks that nothing was oversold and that stock equals
-//! the ledger, and the figures against the database's raw insert ceiling.
+//! the ledger, and the figures against the database's raw insert ceiling;
+//! then the batching step ([`super::batching`]): the session's reserved
+//! orders batched, timed, and compared with a FIFO baseline.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -16,6 +18,7 @@ use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::batching::{self, BatchingReport};
 use super::client::Api;
 use super::raw::{self, RawCeiling};
 use super::session::{self, Floor, SessionShape};
@@ -88,6 +91,9 @@ pub struct BurstReport {
     pub failed_requests: u64,
     pub checks: Checks,
     pub raw: RawCeiling,
+    /// The session's shape, in words.
+    pub session: String,
+    pub batching: BatchingReport,
 }
 
 impl Checks {
@@ -250,6 +256,8 @@ impl fmt::Display for BurstReport {
             grouped(rows_per_s as u64),
             rows_per_s / raw.max(1e-9)
         )?;
+        writeln!(f, "  shape           {}", self.session)?;
+        writeln!(f, "{}", self.batching)?;
         let failures = self.failures();
         if failures.is_empty() {
             write!(f, "  result          OK: nothing oversold, nothing lost")
@@ -430,9 +438,10 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
     if let Some(e) = &tally.first_error {
         log::error!("a bulk request failed: {e}");
     }
-    let checks = {
+    let (checks, batching) = {
         let mut conn = server.pool.get().map_err(|e| e.to_string())?;
-        check(&mut conn)?
+        let checks = check(&mut conn)?;
+        (checks, batching::measure(&mut conn)?)
     };
     let latency = Percentiles::of(&mut tally.latencies);
     Ok(BurstReport {
@@ -456,6 +465,8 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         failed_requests: tally.failed,
         checks,
         raw,
+        session: shape.describe(),
+        batching,
     })
 }
 

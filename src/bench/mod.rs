@@ -8,6 +8,7 @@
 //! nothing was oversold and that stock equals the ledger. See
 //! docs/PERFORMANCE.md for how to read the figures.
 
+pub mod batching;
 pub mod burst;
 pub mod client;
 pub mod raw;
@@ -145,6 +146,7 @@ impl BenchServer {
             pool_size: options.pool_size,
             workers: options.workers,
             warehouse: Default::default(),
+            ship_by_hours: Default::default(),
         };
         let pool = startup::open_database(&config).map_err(|e| e.to_string())?;
         let admin = startup::bootstrap_admin(&pool)

@@ -44,6 +44,38 @@ impl Default for SessionShape {
     }
 }
 
+impl SessionShape {
+    /// The wide-assortment session of `depot bench burst --wide`: 500 SKUs
+    /// equally popular, no hot SKU; otherwise as the default.
+    pub fn wide() -> SessionShape {
+        SessionShape {
+            skus: 500,
+            hot_share: 0.0,
+            zipf_s: 0.0,
+            ..SessionShape::default()
+        }
+    }
+
+    /// The shape in words, for the report.
+    pub fn describe(&self) -> String {
+        let popularity = if self.zipf_s == 0.0 {
+            "equally popular".to_string()
+        } else {
+            format!("Zipf s = {}", self.zipf_s)
+        };
+        let hot = if self.hot_share > 0.0 {
+            format!("one hot SKU with {:.0}% of lines", self.hot_share * 100.0)
+        } else {
+            "no hot SKU".to_string()
+        };
+        format!(
+            "{} SKUs, {hot}, the others {popularity}; {:.0}% of orders 2-3 lines",
+            self.skus,
+            self.multi_line_share * 100.0
+        )
+    }
+}
+
 /// One generated order: its external id and (SKU index, qty) per line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionOrder {
@@ -141,6 +173,17 @@ pub fn order_json(order: &SessionOrder, session: &str, carrier: &str) -> Value {
             .map(|(sku, qty)| json!({"sku_code": sku_code(*sku), "qty": qty}))
             .collect::<Vec<_>>(),
     })
+}
+
+/// Bins of one aisle: the bins are numbered along the pick walk
+/// (`walk_seq` = bin number), and every [`BINS_PER_AISLE`] consecutive bins
+/// are one aisle, kept as the bins' zone (which batching takes as the
+/// aisle): B-0001–B-0020 are `AISLE-01`, B-0021–B-0040 `AISLE-02`, …
+pub const BINS_PER_AISLE: usize = 20;
+
+/// The aisle of bin number `bin` (from 1).
+pub fn aisle_of(bin: usize) -> String {
+    format!("AISLE-{:02}", (bin.max(1) - 1) / BINS_PER_AISLE + 1)
 }
 
 /// The tokens and codes of a warehouse set up for a session.
@@ -278,7 +321,7 @@ pub async fn set_up(api: &Api, admin: &str, stock: &[i64]) -> Result<Floor, Stri
                 api.post(
                     "/api/v1/locations",
                     admin,
-                    &json!({"code": bin, "kind": "storage", "zone": "LIVE", "walk_seq": bins}),
+                    &json!({"code": bin, "kind": "storage", "zone": aisle_of(bins), "walk_seq": bins}),
                     201,
                 )
                 .await?;
@@ -370,6 +413,14 @@ mod tests {
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), 1_000);
+    }
+
+    #[test]
+    fn twenty_bins_along_the_walk_make_an_aisle() {
+        assert_eq!(aisle_of(1), "AISLE-01");
+        assert_eq!(aisle_of(20), "AISLE-01");
+        assert_eq!(aisle_of(21), "AISLE-02");
+        assert_eq!(aisle_of(1000), "AISLE-50");
     }
 
     #[test]

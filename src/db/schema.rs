@@ -326,6 +326,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         updated_at -> Timestamp,
         batch_id -> Nullable<Text>,
+        ship_by -> Timestamp,
     }
 }
 

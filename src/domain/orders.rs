@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use chrono::{Duration, NaiveDateTime, SubsecRound};
 use sha2::{Digest, Sha256};
 
 use super::storage::{fefo, Allocation, StockCandidate};
@@ -42,6 +43,8 @@ pub struct RawOrder {
     pub lines: Vec<(String, i64)>,
     /// The merchant's reference of each line (`line_ref`), if it gave one.
     pub line_refs: Vec<Option<String>>,
+    /// The ship-by deadline the merchant sent (RFC 3339 with an offset).
+    pub ship_by: Option<String>,
 }
 
 /// An order whose fields are valid.
@@ -65,6 +68,9 @@ pub struct CheckedOrder {
     /// Per merged line: the index of the first pushed line it came from, so
     /// that an error about it names the line the caller sent.
     pub line_inputs: Vec<usize>,
+    /// The ship-by deadline the merchant sent, in UTC; None: the channel's
+    /// promise ([`ShipByHours`]) applies at ingest.
+    pub ship_by: Option<NaiveDateTime>,
 }
 
 impl CheckedOrder {
@@ -78,8 +84,12 @@ impl CheckedOrder {
     /// merged lines sorted by SKU code with their references sorted — so a
     /// retry that spells the same order differently (`+86 139 0000 0001`
     /// for `13900000001`, the two lines of one SKU the other way round) is
-    /// a duplicate, while any change of meaning is not. One small JSON
-    /// array serialized and hashed per order: cheap next to the insert.
+    /// a duplicate, while any change of meaning is not. A ship-by deadline
+    /// the merchant sent is part of the meaning, as the instant it names (so
+    /// `+08:00` and `Z` spellings of one instant agree); an order without one
+    /// hashes exactly as before deadlines existed, so that a retry of an
+    /// order stored then is still a duplicate. One small JSON array
+    /// serialized and hashed per order: cheap next to the insert.
     pub fn meaning_hash(&self) -> String {
         let mut lines: Vec<(&str, i64, Vec<&str>)> = self
             .lines
@@ -92,7 +102,7 @@ impl CheckedOrder {
             })
             .collect();
         lines.sort_unstable();
-        let canonical = serde_json::json!([
+        let mut canonical = serde_json::json!([
             1, // the version of this layout
             self.channel,
             self.external_id,
@@ -106,6 +116,11 @@ impl CheckedOrder {
             self.postcode,
             lines,
         ]);
+        if let (Some(t), Some(fields)) = (self.ship_by, canonical.as_array_mut()) {
+            fields.push(serde_json::json!({
+                "ship_by": t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+            }));
+        }
         let digest = Sha256::digest(canonical.to_string().as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -180,6 +195,22 @@ pub fn check_order(raw: RawOrder, prefix: &str) -> Result<CheckedOrder, Vec<Fiel
             Ok(p) => Some(p),
             Err(m) => {
                 field("ship_to.postcode", m);
+                None
+            }
+        },
+        None => None,
+    };
+    // RFC 3339 (section 5.6: date-time with a time offset); a bare date or
+    // a local time without offset is refused, not guessed at.
+    let ship_by = match raw.ship_by.filter(|s| !s.trim().is_empty()) {
+        Some(s) => match chrono::DateTime::parse_from_rfc3339(s.trim()) {
+            Ok(t) => Some(t.naive_utc().trunc_subsecs(6)),
+            Err(_) => {
+                field(
+                    "ship_by",
+                    "must be an RFC 3339 time with an offset, e.g. 2026-11-13T20:00:00+08:00"
+                        .into(),
+                );
                 None
             }
         },
@@ -269,7 +300,89 @@ pub fn check_order(raw: RawOrder, prefix: &str) -> Result<CheckedOrder, Vec<Fiel
         lines,
         line_refs,
         line_inputs,
+        ship_by,
     })
+}
+
+/// The hours after the order time by which each channel promises dispatch:
+/// `DEPOT_SHIP_BY_HOURS`, e.g. `douyin=24,kuaishou=36,*=48`; `*` is every
+/// channel not named (48 when not given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShipByHours {
+    channels: Vec<(String, u32)>,
+    default: u32,
+}
+
+/// The longest promise a channel may be configured with: 30 days.
+pub const MAX_SHIP_BY_HOURS: u32 = 720;
+
+impl Default for ShipByHours {
+    fn default() -> Self {
+        ShipByHours {
+            channels: Vec::new(),
+            default: super::batching::DEFAULT_SHIP_BY_HOURS,
+        }
+    }
+}
+
+impl ShipByHours {
+    /// Reads `channel=hours` pairs separated by commas; a channel is one of
+    /// [`CHANNELS`] or `*`, named once; hours a whole number from 1 to
+    /// [`MAX_SHIP_BY_HOURS`].
+    pub fn parse(raw: &str) -> Result<ShipByHours, String> {
+        let mut out = ShipByHours::default();
+        let mut star = false;
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((channel, hours)) = part.split_once('=') else {
+                return Err(format!("{part:?} is not channel=hours"));
+            };
+            let (channel, hours) = (channel.trim(), hours.trim());
+            let hours = match hours.parse::<u32>() {
+                Ok(h) if (1..=MAX_SHIP_BY_HOURS).contains(&h) => h,
+                _ => {
+                    return Err(format!(
+                        "{channel}: hours must be a whole number from 1 to {MAX_SHIP_BY_HOURS}"
+                    ))
+                }
+            };
+            if channel == "*" {
+                if star {
+                    return Err("* is named twice".into());
+                }
+                star = true;
+                out.default = hours;
+            } else if !CHANNELS.contains(&channel) {
+                return Err(format!(
+                    "{channel:?} is not a channel; use one of {} or *",
+                    CHANNELS.join(", ")
+                ));
+            } else if out.channels.iter().any(|(c, _)| c == channel) {
+                return Err(format!("{channel} is named twice"));
+            } else {
+                out.channels.push((channel.to_string(), hours));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The promise of `channel`, in hours.
+    pub fn hours(&self, channel: &str) -> u32 {
+        self.channels
+            .iter()
+            .find(|(c, _)| c == channel)
+            .map_or(self.default, |(_, h)| *h)
+    }
+
+    /// The deadline of an order of `channel` placed at `ordered_at`: the
+    /// merchant's own when it sent one, else the channel's promise.
+    pub fn ship_by(
+        &self,
+        channel: &str,
+        ordered_at: NaiveDateTime,
+        given: Option<NaiveDateTime>,
+    ) -> NaiveDateTime {
+        given.unwrap_or_else(|| ordered_at + Duration::hours(i64::from(self.hours(channel))))
+    }
 }
 
 /// A phone number in mainland China: a mobile (`1[3-9]` + 9 digits) or a
@@ -355,6 +468,58 @@ mod tests {
             postcode: Some("310000".into()),
             lines: vec![("TEA".into(), 1)],
             line_refs: vec![],
+            ship_by: None,
+        }
+    }
+
+    #[test]
+    fn ship_by_hours_name_channels_and_a_default() {
+        let h = ShipByHours::parse("douyin=24, kuaishou=36,*=72").unwrap();
+        assert_eq!(h.hours("douyin"), 24);
+        assert_eq!(h.hours("kuaishou"), 36);
+        assert_eq!(h.hours("taobao_live"), 72);
+        assert_eq!(ShipByHours::parse("").unwrap(), ShipByHours::default());
+        assert_eq!(ShipByHours::default().hours("douyin"), 48);
+        let t = NaiveDate::from_ymd_opt(2026, 11, 11)
+            .and_then(|d| d.and_hms_opt(20, 0, 0))
+            .unwrap();
+        assert_eq!(h.ship_by("douyin", t, None), t + Duration::hours(24));
+        assert_eq!(h.ship_by("douyin", t, Some(t)), t);
+        for bad in [
+            "douyin",
+            "douyin=0",
+            "douyin=721",
+            "douyin=1.5",
+            "tiktok=24",
+            "douyin=24,douyin=36",
+            "*=24,*=36",
+        ] {
+            assert!(ShipByHours::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_given_ship_by_is_an_instant_and_part_of_the_meaning() {
+        let plain = check_order(raw(), "").unwrap();
+        let at = |s: &str| {
+            check_order(
+                RawOrder {
+                    ship_by: Some(s.into()),
+                    ..raw()
+                },
+                "",
+            )
+        };
+        let east = at("2026-11-13T20:00:00+08:00").unwrap();
+        let utc = at("2026-11-13T12:00:00Z").unwrap();
+        let later = at("2026-11-13T13:00:00Z").unwrap();
+        assert_eq!(east.ship_by, utc.ship_by);
+        assert_eq!(east.meaning_hash(), utc.meaning_hash());
+        assert_ne!(east.meaning_hash(), later.meaning_hash());
+        assert_ne!(east.meaning_hash(), plain.meaning_hash());
+        for bad in ["2026-11-13", "2026-11-13T20:00:00", "tomorrow"] {
+            let fields: Vec<String> = at(bad).unwrap_err().into_iter().map(|e| e.field).collect();
+            assert_eq!(fields, ["ship_by"], "{bad}");
         }
     }
 

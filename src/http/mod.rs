@@ -43,6 +43,7 @@ use utoipa_actix_web::{scope, AppExt};
 
 use crate::config::{Config, Warehouse};
 use crate::db::DbPool;
+use crate::domain::orders::ShipByHours;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
 use crate::services::order_queue::OrderQueue;
@@ -316,6 +317,8 @@ pub struct AppState {
     pub order_queue: web::Data<OrderQueue>,
     /// The warehouse's GS1 keys (`DEPOT_GS1_COMPANY_PREFIX`, …).
     pub warehouse: web::Data<Warehouse>,
+    /// `DEPOT_SHIP_BY_HOURS`, for bulk pushes (the writer has its own copy).
+    pub ship_by_hours: web::Data<ShipByHours>,
 }
 
 /// The data directory, for handlers that store files.
@@ -327,9 +330,11 @@ impl AppState {
         let document = api_document();
         let route_table = RouteTable::from_openapi(&document.doc, PAGES);
         let declared_queries = declared::DeclaredQueries::from_openapi(&document.doc);
+        let ship_by_hours = config.ship_by_hours.clone();
         AppState {
             declared_queries: web::Data::new(declared_queries),
-            order_queue: web::Data::new(OrderQueue::start(pool.clone())),
+            order_queue: web::Data::new(OrderQueue::start(pool.clone(), ship_by_hours.clone())),
+            ship_by_hours: web::Data::new(ship_by_hours),
             pool: web::Data::new(pool),
             metrics: web::Data::new(Metrics::default()),
             document: web::Data::new(document),
@@ -358,6 +363,7 @@ pub fn app(
         .into_app()
         .app_data(state.pool)
         .app_data(state.order_queue)
+        .app_data(state.ship_by_hours)
         .app_data(state.metrics)
         .app_data(state.document)
         .app_data(state.route_table)

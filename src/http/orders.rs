@@ -11,7 +11,7 @@ use super::query::ListQuery;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::access::Principal;
-use crate::domain::orders::{check_order, RawOrder, CHANNELS, MAX_BULK};
+use crate::domain::orders::{check_order, RawOrder, ShipByHours, CHANNELS, MAX_BULK};
 use crate::domain::time::parse_instant;
 use crate::error::{check_field, validated, AppError, FieldError};
 use crate::services::order_queue::OrderQueue;
@@ -57,6 +57,12 @@ pub struct OrderInput {
     pub ship_to: ShipToInput,
     /// 1 to 50 lines; lines of the same SKU are merged (their quantities added).
     pub lines: Vec<LineInput>,
+    /// The deadline the order must leave by, RFC 3339 with an offset
+    /// (`2026-11-13T20:00:00+08:00`); not before the order time. Without
+    /// it, the order time plus the channel's promise (`DEPOT_SHIP_BY_HOURS`,
+    /// 48 h by default).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub ship_by: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -125,6 +131,7 @@ fn incoming(who: &Principal, value: serde_json::Value, prefix: String) -> Incomi
         province: input.ship_to.province,
         postcode: input.ship_to.postcode,
         line_refs: input.lines.iter().map(|l| l.line_ref.clone()).collect(),
+        ship_by: input.ship_by,
         lines: input
             .lines
             .into_iter()
@@ -176,6 +183,7 @@ fn external_id_of(value: &serde_json::Value) -> String {
 pub async fn bulk(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
+    ship_by_hours: web::Data<ShipByHours>,
     body: Json<BulkOrders>,
 ) -> Result<HttpResponse, AppError> {
     let who = who.into_principal();
@@ -204,7 +212,10 @@ pub async fn bulk(
             }
         }
     }
-    let ingested = db::run(&pool, move |c| orders::ingest(c, &who, &incoming_orders)).await?;
+    let ingested = db::run(&pool, move |c| {
+        orders::ingest(c, &who, &incoming_orders, &ship_by_hours)
+    })
+    .await?;
     for (at, result) in positions.into_iter().zip(ingested) {
         answers[at] = Some(result);
     }
@@ -275,6 +286,11 @@ pub struct OrderQuery {
     pub from: Option<String>,
     /// Orders that arrived before: an RFC 3339 time or a date (UTC).
     pub to: Option<String>,
+    /// Orders at risk: those still to leave (reserved, backordered or
+    /// picked) whose ship-by deadline is before this RFC 3339 time, most
+    /// urgent first (ship_by, then id).
+    #[param(format = DateTime)]
+    pub ship_by_before: Option<String>,
 }
 
 impl OrderQuery {
@@ -304,6 +320,22 @@ impl OrderQuery {
         };
         let from = instant("from", self.from);
         let to = instant("to", self.to);
+        // A value that is no time at all cannot be read as a filter: 400,
+        // as for a bad cursor (RFC 3339 section 5.6 date-time).
+        let ship_by_before = match self.ship_by_before.filter(|s| !s.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(
+                chrono::DateTime::parse_from_rfc3339(raw.trim())
+                    .map(|t| t.naive_utc())
+                    .map_err(|_| {
+                        let message = "must be an RFC 3339 time with an offset, e.g. 2026-11-13T20:00:00+08:00";
+                        AppError::BadRequestFields(
+                            format!("the query string is not valid: ship_by_before {message}"),
+                            vec![FieldError::new("ship_by_before", message)],
+                        )
+                    })?,
+            ),
+        };
         if let (Some(from), Some(to)) = (from, to) {
             if from >= to {
                 errors.push(FieldError::new("to", "must be after from"));
@@ -317,11 +349,14 @@ impl OrderQuery {
             channel: self.channel,
             from,
             to,
+            ship_by_before,
         })
     }
 }
 
-/// Orders in the order they arrived; a merchant's own.
+/// Orders in the order they arrived; a merchant's own. With
+/// `ship_by_before`, the orders at risk of missing their deadline, most
+/// urgent first.
 #[utoipa::path(tag = "orders", params(PageQuery, OrderQuery), responses((status = 200, body = ItemList<Order>)))]
 #[get("/orders")]
 pub async fn list(

@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 
 use crate::db::DbPool;
 use crate::domain::access::Principal;
-use crate::domain::orders::MAX_BULK;
+use crate::domain::orders::{ShipByHours, MAX_BULK};
 use crate::error::AppError;
 use crate::services::orders::{self, Incoming, IngestResult, Order};
 
@@ -56,12 +56,13 @@ pub struct OrderQueue {
 }
 
 impl OrderQueue {
-    /// Starts the writer thread on `pool`.
-    pub fn start(pool: DbPool) -> OrderQueue {
+    /// Starts the writer thread on `pool`; new orders get their ship-by
+    /// deadline from `ship_by_hours` when they send none.
+    pub fn start(pool: DbPool, ship_by_hours: ShipByHours) -> OrderQueue {
         let (sender, receiver) = mpsc::sync_channel(QUEUE_CAPACITY);
         let spawned = std::thread::Builder::new()
             .name("depot-orders".into())
-            .spawn(move || write_orders(pool, receiver));
+            .spawn(move || write_orders(pool, receiver, ship_by_hours));
         let writer = match spawned {
             Ok(handle) => Some(handle),
             Err(e) => {
@@ -122,7 +123,7 @@ impl OrderQueue {
 
 /// The writer thread: waits for a job, takes every job that is waiting as
 /// well, and ingests them per caller; after a drain message, stops.
-fn write_orders(pool: DbPool, receiver: Receiver<Message>) {
+fn write_orders(pool: DbPool, receiver: Receiver<Message>, ship_by_hours: ShipByHours) {
     let mut draining = false;
     while !draining {
         let Ok(first) = receiver.recv() else {
@@ -143,7 +144,7 @@ fn write_orders(pool: DbPool, receiver: Receiver<Message>) {
             }
         }
         for group in by_caller(jobs) {
-            write_group(&pool, group);
+            write_group(&pool, group, &ship_by_hours);
         }
     }
 }
@@ -165,7 +166,7 @@ fn by_caller(jobs: Vec<Job>) -> Vec<Vec<Job>> {
     groups
 }
 
-fn write_group(pool: &DbPool, group: Vec<Job>) {
+fn write_group(pool: &DbPool, group: Vec<Job>, ship_by_hours: &ShipByHours) {
     let who = group[0].who.clone();
     let (incoming, replies): (Vec<Incoming>, Vec<_>) =
         group.into_iter().map(|j| (j.incoming, j.reply)).unzip();
@@ -173,10 +174,10 @@ fn write_group(pool: &DbPool, group: Vec<Job>) {
         // A transaction that lost a race (deadlock, lock timeout, busy) rolled
         // back whole: try the group once more before telling every caller
         // in it to retry.
-        let results = match orders::ingest(&mut conn, &who, &incoming) {
+        let results = match orders::ingest(&mut conn, &who, &incoming, ship_by_hours) {
             Err(AppError::Unavailable(why)) => {
                 log::warn!("order writer: {why}; trying the group again");
-                orders::ingest(&mut conn, &who, &incoming)?
+                orders::ingest(&mut conn, &who, &incoming, ship_by_hours)?
             }
             other => other?,
         };

@@ -25,8 +25,8 @@ use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
 use crate::domain::gs1::Gtin;
 use crate::domain::ids::new_id;
-use crate::domain::orders::{reserve_order, CheckedOrder};
-use crate::domain::page::{Page, PageRequest};
+use crate::domain::orders::{reserve_order, CheckedOrder, ShipByHours};
+use crate::domain::page::{Page, PageRequest, CURSOR_ERROR};
 use crate::domain::storage::{is_expired, Allocation, StockCandidate};
 use crate::domain::time;
 use crate::domain::trace::{biz_tx, lot_class, Action, BizStep, Disposition};
@@ -108,6 +108,8 @@ struct NewOrder {
     carrier_id: Option<String>,
     order: CheckedOrder,
     body_hash: String,
+    /// The merchant's deadline, else the order time plus the channel's hours.
+    ship_by: NaiveDateTime,
     /// SKU id per line.
     sku_ids: Vec<String>,
 }
@@ -125,11 +127,16 @@ type SellableStock = (
 
 /// Ingests a push of orders: validates what needs the database, answers
 /// duplicates and conflicts, inserts the new orders and reserves each one
-/// whole or back-orders it, in input order, in one transaction.
+/// whole or back-orders it, in input order, in one transaction. Each new
+/// order's ship-by deadline is the one it sent (not before its order time,
+/// the time of this transaction) or its order time plus its channel's
+/// hours in `ship_by_hours`; stored with the order in the same multi-row
+/// insert, so the ingest stays set-based.
 pub fn ingest(
     conn: &mut AnyConnection,
     who: &Principal,
     incoming: &[Incoming],
+    ship_by_hours: &ShipByHours,
 ) -> Result<Vec<IngestResult>, AppError> {
     db::write(conn, |c| {
         let now = time::now();
@@ -278,6 +285,22 @@ pub fn ingest(
                 });
                 continue;
             }
+            // Checked for new orders only: a retry of a stored order whose
+            // deadline has passed since is still its duplicate.
+            if let Some(given) = v.order.ship_by.filter(|t| *t < now) {
+                results[*i] = Some(IngestResult::rejected(
+                    inc.external_id.clone(),
+                    AppError::field(
+                        format!("{p}ship_by"),
+                        format!(
+                            "{} is before the order time {}; a deadline cannot have passed already",
+                            time::rfc3339(&given),
+                            time::rfc3339(&now)
+                        ),
+                    ),
+                ));
+                continue;
+            }
             let id = new_id("ord");
             known.insert(key, (id.clone(), v.body_hash.clone()));
             new_orders.push(NewOrder {
@@ -285,6 +308,7 @@ pub fn ingest(
                 id,
                 merchant_id: v.merchant_id.clone(),
                 carrier_id,
+                ship_by: ship_by_hours.ship_by(&v.order.channel, now, v.order.ship_by),
                 order: v.order.clone(),
                 body_hash: v.body_hash.clone(),
                 sku_ids,
@@ -547,6 +571,7 @@ fn insert_orders(
                         orders::created_at.eq(now),
                         orders::created_by.eq(&who.token_id),
                         orders::updated_at.eq(now),
+                        orders::ship_by.eq(o.ship_by),
                     ),
                 )
             })
@@ -971,6 +996,11 @@ pub struct Order {
     #[serde(serialize_with = "time::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: NaiveDateTime,
+    /// The deadline the order must leave by: the one the merchant sent, else
+    /// the order time plus its channel's promise (`DEPOT_SHIP_BY_HOURS`).
+    #[serde(serialize_with = "time::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub ship_by: NaiveDateTime,
 }
 
 #[derive(Queryable)]
@@ -994,6 +1024,7 @@ struct OrderRow {
     created_by: Option<String>,
     updated_at: NaiveDateTime,
     _batch_id: Option<String>,
+    ship_by: NaiveDateTime,
 }
 
 /// Orders with their lines and reservations: two queries per 500 orders.
@@ -1081,6 +1112,7 @@ fn to_orders(c: &mut AnyConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, A
             created_at: r.created_at,
             created_by: r.created_by,
             updated_at: r.updated_at,
+            ship_by: r.ship_by,
         })
         .collect())
 }
@@ -1136,9 +1168,29 @@ pub struct OrderFilter {
     pub from: Option<NaiveDateTime>,
     /// Arrived before.
     pub to: Option<NaiveDateTime>,
+    /// Still to leave (reserved, back-ordered or picked) with a deadline
+    /// before this: listed most urgent first.
+    pub ship_by_before: Option<NaiveDateTime>,
 }
 
-/// Orders by id (= time of ingest); a merchant's own.
+/// The statuses of orders that have still to leave the warehouse.
+pub const TO_LEAVE: [&str; 3] = ["reserved", "backordered", "picked"];
+
+/// The cursor key of an order in the ship-by listing:
+/// `<ship_by as YYYYMMDDHHMMSSffffff>_<id>`, which sorts as (ship_by, id).
+fn ship_by_key(ship_by: &NaiveDateTime, id: &str) -> String {
+    format!("{}_{id}", ship_by.format("%Y%m%d%H%M%S%6f"))
+}
+
+fn parse_ship_by_key(key: &str) -> Option<(NaiveDateTime, &str)> {
+    let (at, id) = key.split_once('_')?;
+    let at = NaiveDateTime::parse_from_str(at, "%Y%m%d%H%M%S%6f").ok()?;
+    Some((at, id))
+}
+
+/// Orders by id (= time of ingest); a merchant's own. With
+/// `ship_by_before`, the orders still to leave whose deadline is before it,
+/// most urgent first (ship-by, then id; the cursor is [`ship_by_key`]).
 pub fn list(
     conn: &mut AnyConnection,
     who: &Principal,
@@ -1147,11 +1199,33 @@ pub fn list(
 ) -> Result<Page<Order>, AppError> {
     let mut query = orders::table
         .select(orders::all_columns)
-        .order(orders::id.asc())
         .limit(page.fetch())
         .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(orders::id.gt(after.clone()));
+    let urgent = filter.ship_by_before.is_some();
+    if let Some(before) = filter.ship_by_before {
+        query = query
+            .filter(orders::status.eq_any(TO_LEAVE))
+            .filter(orders::ship_by.lt(before))
+            .order((orders::ship_by.asc(), orders::id.asc()));
+        if let Some(after) = &page.after {
+            // A cursor of the id listing does not name a place here.
+            let (at, id) = parse_ship_by_key(after).ok_or_else(|| {
+                AppError::BadRequestFields(
+                    format!("the query string is not valid: cursor {CURSOR_ERROR}"),
+                    vec![FieldError::new("cursor", CURSOR_ERROR)],
+                )
+            })?;
+            query = query.filter(
+                orders::ship_by
+                    .gt(at)
+                    .or(orders::ship_by.eq(at).and(orders::id.gt(id.to_string()))),
+            );
+        }
+    } else {
+        query = query.order(orders::id.asc());
+        if let Some(after) = &page.after {
+            query = query.filter(orders::id.gt(after.clone()));
+        }
     }
     if let Some(own) = &who.merchant_id {
         query = query.filter(orders::merchant_id.eq(own.clone()));
@@ -1176,7 +1250,18 @@ pub fn list(
     }
     let rows: Vec<OrderRow> = query.load(conn)?;
     let items = to_orders(conn, rows)?;
-    Ok(Page::from_rows(items, page, |o| &o.id))
+    if !urgent {
+        return Ok(Page::from_rows(items, page, |o| &o.id));
+    }
+    let keyed: Vec<(String, Order)> = items
+        .into_iter()
+        .map(|o| (ship_by_key(&o.ship_by, &o.id), o))
+        .collect();
+    let keyed = Page::from_rows(keyed, page, |(k, _)| k);
+    Ok(Page {
+        items: keyed.items.into_iter().map(|(_, o)| o).collect(),
+        next_cursor: keyed.next_cursor,
+    })
 }
 
 /// Cancels an order that is reserved or back-ordered (not yet picked): its

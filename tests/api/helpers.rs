@@ -24,8 +24,25 @@ pub const PG_URL_VAR: &str = "DEPOT_TEST_PG_URL";
 /// Declares each named `async fn(TestApp)` as two tests, `<name>::sqlite` and
 /// `<name>::postgres`; the PostgreSQL one says it skipped when
 /// `DEPOT_TEST_PG_URL` is not set.
+///
+/// `on_both_backends!(config = f; a, b)` first lets `fn f(&mut Config)`
+/// change the server's configuration.
 #[macro_export]
 macro_rules! on_both_backends {
+    (config = $configure:ident; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[actix_web::test]
+                async fn sqlite() {
+                    $crate::helpers::run_test_with($crate::helpers::Backend::Sqlite, super::$configure, super::$name).await
+                }
+                #[actix_web::test]
+                async fn postgres() {
+                    $crate::helpers::run_test_with($crate::helpers::Backend::Postgres, super::$configure, super::$name).await
+                }
+            }
+        )*
+    };
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {
@@ -47,7 +64,16 @@ where
     F: FnOnce(TestApp) -> Fut,
     Fut: Future<Output = ()>,
 {
-    match spawn_app(backend).await {
+    run_test_with(backend, |_| {}, test).await
+}
+
+/// [`run_test`] on a server whose configuration `configure` changed.
+pub async fn run_test_with<F, Fut>(backend: Backend, configure: fn(&mut Config), test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    match spawn_app_with(backend, configure).await {
         Some(app) => {
             // Kept past the test, so the database outlives it for the check.
             let database = app._database.clone();
@@ -119,6 +145,7 @@ impl TestDatabase {
             pool_size: 4,
             workers: 2,
             warehouse: Default::default(),
+            ship_by_hours: Default::default(),
         }
     }
 }
@@ -153,9 +180,10 @@ pub struct TestApp {
     _database: std::sync::Arc<TestDatabase>,
 }
 
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+pub async fn spawn_app_with(backend: Backend, configure: fn(&mut Config)) -> Option<TestApp> {
     let database = TestDatabase::new(backend)?;
-    let config = database.config();
+    let mut config = database.config();
+    configure(&mut config);
     let pool = startup::open_database(&config).expect("open and migrate the test database");
     let admin = startup::bootstrap_admin(&pool)
         .expect("bootstrap")

@@ -20,6 +20,7 @@ mod receiving;
 mod reports;
 mod reservations;
 mod sampling;
+mod ship_by;
 mod startup;
 mod storage;
 mod switching;

@@ -380,7 +380,7 @@ async fn an_unknown_parameter_is_a_400_naming_it_on_every_list(app: TestApp) {
     assert_eq!(
         problem["errors"][0]["message"],
         "is not a parameter of this endpoint; it takes cursor, limit, status, live_session, \
-         external_id, channel, from, to"
+         external_id, channel, from, to, ship_by_before"
     );
 }
 

@@ -1,0 +1,2 @@
+DROP INDEX orders_ship_by;
+ALTER TABLE orders DROP COLUMN ship_by;
