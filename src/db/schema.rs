@@ -412,6 +412,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    count_tasks (id) {
+        id -> Text,
+        lot_id -> Text,
+        location_id -> Text,
+        batch_id -> Nullable<Text>,
+        reason -> Text,
+        expected_qty -> BigInt,
+        status -> Text,
+        count_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -449,6 +465,8 @@ diesel::joinable!(batch_orders -> orders (order_id));
 diesel::joinable!(batch_lines -> batches (batch_id));
 diesel::joinable!(batch_lines -> lots (lot_id));
 diesel::joinable!(batch_lines -> locations (location_id));
+diesel::joinable!(count_tasks -> lots (lot_id));
+diesel::joinable!(count_tasks -> locations (location_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -481,4 +499,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     batches,
     batch_orders,
     batch_lines,
+    count_tasks,
 );

@@ -158,7 +158,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(batches::build)
                 .service(batches::list)
                 .service(batches::get)
-                .service(batches::pick),
+                .service(batches::pick)
+                .service(batches::count_tasks),
         );
 }
 

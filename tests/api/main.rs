@@ -19,6 +19,7 @@ mod receiving;
 mod reports;
 mod reservations;
 mod sampling;
+mod short_picks;
 mod startup;
 mod storage;
 mod switching;
