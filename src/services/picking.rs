@@ -69,6 +69,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
+use crate::domain::batching::{follow_lines, LineChange, LineState};
 use crate::domain::ids::new_id;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
@@ -399,8 +400,8 @@ fn open_count_task(
 /// Brings a batch back to what its orders hold, inside the caller's
 /// transaction: orders no longer reserved (cancelled, back-ordered) leave
 /// it; per lot × bin the lines ask for what the remaining orders hold
-/// unpicked there (lines shrink, go when nothing of them was picked, grow or
-/// appear where an order was re-reserved); the batch is `cancelled` when no
+/// unpicked there (`domain::batching::follow_lines`: lines shrink, go when nothing
+/// of them was picked, grow or appear where an order was re-reserved); the batch is `cancelled` when no
 /// order is left, `picked` when nothing is left to pick; an order whose
 /// units are all at packing is `picked`. Answers the lines that grew or
 /// appeared: (line id, lot id, location id, units added).
@@ -443,11 +444,13 @@ pub(crate) fn follow_orders(
             locations::walk_seq,
         ))
         .load(c)?;
-    let mut need: BTreeMap<(String, String), (i64, i32)> = BTreeMap::new();
+    let mut need: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut walk: BTreeMap<(String, String), i32> = BTreeMap::new();
     for (lot, location, qty, walk_seq) in held {
-        need.entry((lot, location)).or_insert((0, walk_seq)).0 += qty;
+        walk.insert((lot.clone(), location.clone()), walk_seq);
+        *need.entry((lot, location)).or_insert(0) += qty;
     }
-    let lines: Vec<LineRow> = batch_lines::table
+    let lines: Vec<LineState> = batch_lines::table
         .filter(batch_lines::batch_id.eq(batch_id))
         .select((
             batch_lines::id,
@@ -456,57 +459,53 @@ pub(crate) fn follow_orders(
             batch_lines::qty,
             batch_lines::picked_qty,
         ))
-        .order(batch_lines::id.asc())
-        .load(c)?;
-    let mut by_row: BTreeMap<(String, String), Vec<LineRow>> = BTreeMap::new();
-    for l in lines {
-        by_row
-            .entry((l.1.clone(), l.2.clone()))
-            .or_default()
-            .push(l);
-    }
+        .load::<LineRow>(c)?
+        .into_iter()
+        .map(|(id, lot, location, qty, picked_qty)| LineState {
+            id,
+            at: (lot, location),
+            qty,
+            picked_qty,
+        })
+        .collect();
     let mut grown = Vec::new();
-    for (key, rows) in by_row {
-        let open: i64 = rows.iter().map(|l| l.3 - l.4).sum();
-        let want = need.remove(&key).map_or(0, |(q, _)| q);
-        if want > open {
-            let first = &rows[0];
-            diesel::update(batch_lines::table.find(&first.0))
-                .set(batch_lines::qty.eq(batch_lines::qty + (want - open)))
-                .execute(c)?;
-            grown.push((first.0.clone(), key.0.clone(), key.1.clone(), want - open));
-        } else if want < open {
-            let mut cut = open - want;
-            for l in rows.iter().rev() {
-                if cut == 0 {
-                    break;
-                }
-                let take = (l.3 - l.4).min(cut);
-                cut -= take;
-                if l.3 - take == 0 {
-                    diesel::delete(batch_lines::table.find(&l.0)).execute(c)?;
-                } else if take > 0 {
-                    diesel::update(batch_lines::table.find(&l.0))
-                        .set(batch_lines::qty.eq(batch_lines::qty - take))
-                        .execute(c)?;
-                }
+    for change in follow_lines(&lines, &need) {
+        match change {
+            LineChange::Grow { id, by } => {
+                diesel::update(batch_lines::table.find(&id))
+                    .set(batch_lines::qty.eq(batch_lines::qty + by))
+                    .execute(c)?;
+                let at = &lines
+                    .iter()
+                    .find(|l| l.id == id)
+                    .expect("a line of the batch")
+                    .at;
+                grown.push((id.clone(), at.0.clone(), at.1.clone(), by));
+            }
+            LineChange::Shrink { id, by } => {
+                diesel::update(batch_lines::table.find(&id))
+                    .set(batch_lines::qty.eq(batch_lines::qty - by))
+                    .execute(c)?;
+            }
+            LineChange::Delete { id } => {
+                diesel::delete(batch_lines::table.find(&id)).execute(c)?;
+            }
+            LineChange::New { at, qty } => {
+                let id = new_id("bln");
+                diesel::insert_into(batch_lines::table)
+                    .values((
+                        batch_lines::id.eq(&id),
+                        batch_lines::batch_id.eq(batch_id),
+                        batch_lines::lot_id.eq(&at.0),
+                        batch_lines::location_id.eq(&at.1),
+                        batch_lines::qty.eq(qty),
+                        batch_lines::picked_qty.eq(0),
+                        batch_lines::walk_seq.eq(walk.get(&at).copied().unwrap_or(0)),
+                    ))
+                    .execute(c)?;
+                grown.push((id, at.0, at.1, qty));
             }
         }
-    }
-    for ((lot, location), (qty, walk_seq)) in need {
-        let id = new_id("bln");
-        diesel::insert_into(batch_lines::table)
-            .values((
-                batch_lines::id.eq(&id),
-                batch_lines::batch_id.eq(batch_id),
-                batch_lines::lot_id.eq(&lot),
-                batch_lines::location_id.eq(&location),
-                batch_lines::qty.eq(qty),
-                batch_lines::picked_qty.eq(0),
-                batch_lines::walk_seq.eq(walk_seq),
-            ))
-            .execute(c)?;
-        grown.push((id, lot, location, qty));
     }
     let open: i64 = batch_lines::table
         .filter(batch_lines::batch_id.eq(batch_id))
