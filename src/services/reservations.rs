@@ -1,7 +1,8 @@
 //! Reservations that the shelf can no longer cover: one path for every use
-//! case that finds fewer units than orders hold (a count, a scrap, and next
-//! the short pick of a batch) or makes held units unsellable (a quality hold,
-//! the expiry run, a correction that rejects the lot).
+//! case that finds fewer units than orders hold (a count, a scrap; the short
+//! pick of a batch moves single reservation rows itself, `services::picking`)
+//! or makes held units unsellable (a quality hold, the expiry run, a
+//! correction that rejects the lot).
 //!
 //! [`release_and_replace`] runs inside the caller's transaction: it takes
 //! back, youngest order first, whole orders until every stock row in scope
