@@ -471,6 +471,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    count_tasks (id) {
+        id -> Text,
+        lot_id -> Text,
+        location_id -> Text,
+        batch_id -> Nullable<Text>,
+        reason -> Text,
+        expected_qty -> BigInt,
+        status -> Text,
+        count_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -514,6 +530,8 @@ diesel::joinable!(parcels -> manifests (manifest_id));
 diesel::joinable!(parcel_lines -> parcels (parcel_id));
 diesel::joinable!(parcel_lines -> lots (lot_id));
 diesel::joinable!(parcel_statuses -> parcels (parcel_id));
+diesel::joinable!(count_tasks -> lots (lot_id));
+diesel::joinable!(count_tasks -> locations (location_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -551,4 +569,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     parcel_lines,
     parcel_statuses,
     counters,
+    count_tasks,
 );

@@ -655,8 +655,157 @@ pub fn quality(batches: &[Batch]) -> Quality {
     }
 }
 
+/// A pick line as a batch has it, for [`follow_lines`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineState {
+    pub id: String,
+    /// (lot id, location id).
+    pub at: (String, String),
+    pub qty: i64,
+    pub picked_qty: i64,
+}
+
+/// A change [`follow_lines`] asks of the batch's lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineChange {
+    /// The line asks `by` more (an order was re-reserved to its lot × bin).
+    Grow { id: String, by: i64 },
+    /// The line asks `by` less, keeping what was picked of it.
+    Shrink { id: String, by: i64 },
+    /// Nothing of the line was picked and nothing is asked of it any more.
+    Delete { id: String },
+    /// A lot × bin no line has yet: a new line asking `qty`.
+    New { at: (String, String), qty: i64 },
+}
+
+/// The changes that bring a batch's lines back to what its orders hold
+/// unpicked (`need`, per lot × bin): per lot × bin, what the lines still ask
+/// (qty − picked) becomes the need. A shortfall of lines grows the first
+/// line there (by id); a surplus shrinks them from the last, never below
+/// what was picked, and a line left asking 0 with nothing picked goes. A
+/// lot × bin with no line gets a new one.
+pub fn follow_lines(
+    lines: &[LineState],
+    need: &BTreeMap<(String, String), i64>,
+) -> Vec<LineChange> {
+    let mut by_at: BTreeMap<&(String, String), Vec<&LineState>> = BTreeMap::new();
+    for l in lines {
+        by_at.entry(&l.at).or_default().push(l);
+    }
+    let mut changes = Vec::new();
+    for (at, mut rows) in by_at {
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        let open: i64 = rows.iter().map(|l| l.qty - l.picked_qty).sum();
+        let want = need.get(at).copied().unwrap_or(0);
+        if want > open {
+            changes.push(LineChange::Grow {
+                id: rows[0].id.clone(),
+                by: want - open,
+            });
+        } else if want < open {
+            let mut cut = open - want;
+            for l in rows.iter().rev() {
+                if cut == 0 {
+                    break;
+                }
+                let take = (l.qty - l.picked_qty).min(cut);
+                cut -= take;
+                if l.qty - take == 0 {
+                    changes.push(LineChange::Delete { id: l.id.clone() });
+                } else if take > 0 {
+                    changes.push(LineChange::Shrink {
+                        id: l.id.clone(),
+                        by: take,
+                    });
+                }
+            }
+        }
+    }
+    for (at, qty) in need {
+        if *qty > 0 && !lines.iter().any(|l| &l.at == at) {
+            changes.push(LineChange::New {
+                at: at.clone(),
+                qty: *qty,
+            });
+        }
+    }
+    changes
+}
+
 #[cfg(test)]
 mod tests {
+    fn lot_bin(lot: &str, bin: &str) -> (String, String) {
+        (lot.to_string(), bin.to_string())
+    }
+
+    fn state(id: &str, lot: &str, bin: &str, qty: i64, picked_qty: i64) -> LineState {
+        LineState {
+            id: id.to_string(),
+            at: lot_bin(lot, bin),
+            qty,
+            picked_qty,
+        }
+    }
+
+    #[test]
+    fn follow_lines_shrinks_keeps_picked_grows_and_adds() {
+        let lines = vec![
+            // 3 asked, 1 picked, nothing more needed: shrinks to what was picked.
+            state("bln_1", "lot_a", "A", 3, 1),
+            // Nothing picked, nothing needed: goes.
+            state("bln_2", "lot_b", "B", 2, 0),
+            // 1 asked, 1 more needed (a re-reserved order): grows.
+            state("bln_3", "lot_c", "C", 1, 0),
+            // As needed: unchanged.
+            state("bln_4", "lot_d", "D", 2, 0),
+        ];
+        let need = BTreeMap::from([
+            (lot_bin("lot_c", "C"), 2),
+            (lot_bin("lot_d", "D"), 2),
+            (lot_bin("lot_e", "E"), 4),
+        ]);
+        assert_eq!(
+            follow_lines(&lines, &need),
+            vec![
+                LineChange::Shrink {
+                    id: "bln_1".into(),
+                    by: 2
+                },
+                LineChange::Delete { id: "bln_2".into() },
+                LineChange::Grow {
+                    id: "bln_3".into(),
+                    by: 1
+                },
+                LineChange::New {
+                    at: lot_bin("lot_e", "E"),
+                    qty: 4
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn follow_lines_cuts_two_lines_of_one_bin_from_the_last() {
+        let lines = vec![
+            state("bln_1", "lot_a", "A", 2, 0),
+            state("bln_2", "lot_a", "A", 2, 1),
+        ];
+        let need = BTreeMap::from([(lot_bin("lot_a", "A"), 1)]);
+        assert_eq!(
+            follow_lines(&lines, &need),
+            vec![
+                LineChange::Shrink {
+                    id: "bln_2".into(),
+                    by: 1
+                },
+                LineChange::Shrink {
+                    id: "bln_1".into(),
+                    by: 1
+                },
+            ]
+        );
+    }
+
     use super::*;
     use chrono::NaiveDate;
 

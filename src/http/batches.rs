@@ -13,7 +13,7 @@ use crate::domain::batching::{DEFAULT_MAX_ORDERS, DEFAULT_MAX_UNITS};
 use crate::domain::text::parse_code;
 use crate::error::{check_field, validated, AppError, FieldError};
 use crate::services::batching::{self, Batch, BuildOptions, Built};
-use crate::services::picking::{self, PickLine};
+use crate::services::picking::{self, CountTask, PickLine, Picked};
 
 /// The most orders a batch may be asked to hold (a pick cart's slots).
 const MAX_ORDERS: i64 = 1_000;
@@ -98,7 +98,7 @@ pub async fn build(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BatchQuery {
-    /// open, picking or picked.
+    /// open, picking, picked or cancelled.
     pub status: Option<String>,
 }
 
@@ -112,8 +112,11 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let (page, status) = (query.page, query.filter.status);
     if let Some(s) = &status {
-        if !["open", "picking", "picked"].contains(&s.as_str()) {
-            return Err(AppError::field("status", "must be open, picking or picked"));
+        if !["open", "picking", "picked", "cancelled"].contains(&s.as_str()) {
+            return Err(AppError::field(
+                "status",
+                "must be open, picking, picked or cancelled",
+            ));
         }
     }
     let found = db::run(&pool, move |c| batching::list(c, status, &page)).await?;
@@ -141,15 +144,23 @@ pub async fn get(
 pub struct PickLineBody {
     /// A line of this batch.
     pub line_id: String,
-    /// What THIS call picked from the line's lot × bin (≥ 1), added to the
-    /// line's picked quantity: a handheld sends each visit as it happens.
-    /// More than the line still asks is refused.
-    #[schema(minimum = 1)]
+    /// What THIS call picked from the line's lot × bin, added to the line's
+    /// picked quantity: a handheld sends each visit as it happens. At least
+    /// 1, or 0 with a `reason`. More than the line still asks is refused.
+    /// Less without a reason: more scans are to come, the line stays open.
+    #[schema(minimum = 0)]
     pub picked_qty: i64,
-    /// For a short pick; short picks are not supported yet, and a reason is
-    /// refused (422).
+    /// A short pick: "this is all the line gives". The rest of the line is
+    /// missing: it is re-reserved from other sellable stock (new lines on
+    /// this batch) or its orders are back-ordered and leave the batch, and
+    /// the bin gets a count task. Trimmed, 1 to 500 characters. A reason on
+    /// a pick that completes the line is a 422.
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
+
+/// The most characters of a short pick's reason.
+const MAX_REASON: usize = 500;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -163,24 +174,45 @@ impl PickBody {
         if self.lines.is_empty() {
             errors.push(FieldError::new("lines", "must name at least one line"));
         }
-        for (i, l) in self.lines.iter().enumerate() {
-            if l.picked_qty < 1 {
+        let mut picks = Vec::new();
+        for (i, l) in self.lines.into_iter().enumerate() {
+            let reason = match l.reason.as_deref().map(str::trim) {
+                None => None,
+                Some("") => {
+                    errors.push(FieldError::new(
+                        format!("lines[{i}].reason"),
+                        "must not be empty; leave it out for a pick with more to come",
+                    ));
+                    None
+                }
+                Some(r) if r.chars().count() > MAX_REASON => {
+                    errors.push(FieldError::new(
+                        format!("lines[{i}].reason"),
+                        format!("must be at most {MAX_REASON} characters"),
+                    ));
+                    None
+                }
+                Some(r) => Some(r.to_string()),
+            };
+            let least = if l.reason.is_some() { 0 } else { 1 };
+            if l.picked_qty < least {
                 errors.push(FieldError::new(
                     format!("lines[{i}].picked_qty"),
-                    "must be at least 1",
+                    if least == 0 {
+                        "must not be negative"
+                    } else {
+                        "must be at least 1 (0 only with a reason: a short pick)"
+                    },
                 ));
             }
-        }
-        validated(errors)?;
-        Ok(self
-            .lines
-            .into_iter()
-            .map(|l| PickLine {
+            picks.push(PickLine {
                 line_id: l.line_id,
                 picked_qty: l.picked_qty,
-                reason: l.reason,
-            })
-            .collect())
+                reason,
+            });
+        }
+        validated(errors)?;
+        Ok(picks)
     }
 }
 
@@ -188,14 +220,21 @@ impl PickBody {
 /// `picked_qty` is what this call picked, added to the line's. Picked units
 /// move from the bin to the default packing location (`pick` movements,
 /// `picking` events); the batch becomes `picking`, then `picked` when every
-/// line is; an order is `picked` when all its units are. More than a line
-/// still asks, or a line given twice, is a 422 and changes nothing; no
-/// default packing location is a 409.
+/// line is; an order is `picked` when all its units are. Less than a line
+/// still asks without a `reason` leaves it open (more scans to come); with a
+/// `reason` it is a short pick and closes the line: the missing units'
+/// orders are re-reserved whole from other sellable stock (FEFO; new lines
+/// on this batch, in `short[].re_reserved`) or back-ordered whole and out of
+/// the batch (`short[].backordered_orders`; units they already had at
+/// packing stay there, on hand and unreserved), youngest first; the bin gets
+/// a count task and is not reserved again until counted. More than a line
+/// still asks, a line given twice, or a reason on a pick that completes the
+/// line is a 422 and changes nothing; no default packing location is a 409.
 #[utoipa::path(
     tag = "batching",
     params(("id" = String, Path, description = "batch id")),
     request_body = PickBody,
-    responses((status = 200, description = "the batch after the picks", body = Batch))
+    responses((status = 200, description = "the batch after the picks, and what short picks did", body = Picked))
 )]
 #[post("/batches/{id}/picks")]
 pub async fn pick(
@@ -206,6 +245,33 @@ pub async fn pick(
 ) -> Result<HttpResponse, AppError> {
     let picks = body.into_inner().parse()?;
     let who = who.into_principal();
-    let batch = db::run(&pool, move |c| picking::pick(c, &who, &id, picks)).await?;
-    Ok(HttpResponse::Ok().json(batch))
+    let picked = db::run(&pool, move |c| picking::pick(c, &who, &id, picks)).await?;
+    Ok(HttpResponse::Ok().json(picked))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CountTaskQuery {
+    /// open or done.
+    pub status: Option<String>,
+}
+
+/// Count tasks, oldest first: bins that gave fewer units than a pick line
+/// asked. A count of that lot × bin (`POST /stock/adjustments`) closes the
+/// open task and the bin's units may be reserved again.
+#[utoipa::path(tag = "storage", params(PageQuery, CountTaskQuery), responses((status = 200, body = ItemList<CountTask>)))]
+#[get("/count-tasks")]
+pub async fn count_tasks(
+    _who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    query: ListQuery<CountTaskQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (page, status) = (query.page, query.filter.status);
+    if let Some(s) = &status {
+        if !["open", "done"].contains(&s.as_str()) {
+            return Err(AppError::field("status", "must be open or done"));
+        }
+    }
+    let found = db::run(&pool, move |c| picking::list_count_tasks(c, status, &page)).await?;
+    Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }

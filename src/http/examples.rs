@@ -238,7 +238,10 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             "POST",
             "/api/v1/batches/{id}/picks",
             JSON,
-            json!({"lines": [{"line_id": "bln_01JDZ4", "picked_qty": 3}]}),
+            json!({"lines": [
+                {"line_id": "bln_01JDZ4", "picked_qty": 3},
+                {"line_id": "bln_01JDZ5", "picked_qty": 1, "reason": "货位只剩 1 瓶"}
+            ]}),
         ),
         (
             "POST",

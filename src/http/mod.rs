@@ -166,7 +166,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(parcels::pack_batch)
                 .service(parcels::batch_labels_zpl)
                 .service(parcels::get)
-                .service(parcels::label_zpl),
+                .service(parcels::label_zpl)
+                .service(batches::count_tasks),
         );
 }
 

@@ -102,7 +102,7 @@ pub struct Batch {
     /// hot_sku, identical or cluster.
     pub strategy: String,
     pub carrier_code: Option<String>,
-    /// open, picking or picked.
+    /// open, picking, picked, or cancelled (every order left it).
     pub status: String,
     #[serde(serialize_with = "time::serialize")]
     #[schema(value_type = String, format = DateTime)]

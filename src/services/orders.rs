@@ -18,8 +18,8 @@ use utoipa::ToSchema;
 
 use crate::db::backend::{self, SkuLock};
 use crate::db::schema::{
-    carriers, locations, lots, merchants, order_lines, orders, reservations, skus, stock,
-    stock_holds, trace_events,
+    carriers, count_tasks, locations, lots, merchants, order_lines, orders, reservations, skus,
+    stock, stock_holds, trace_events,
 };
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
@@ -685,11 +685,22 @@ fn sellable_stock(
         .filter(stock_holds::released_at.is_null())
         .select((stock_holds::lot_id, stock_holds::location_id))
         .load(c)?;
+    // A bin that came up short at a pick is suspect until it is counted: its
+    // units of that lot are reserved again only after the count closes the
+    // task (services::picking).
+    let to_count: BTreeSet<(String, String)> = count_tasks::table
+        .filter(count_tasks::lot_id.eq_any(&lot_ids))
+        .filter(count_tasks::status.eq("open"))
+        .select((count_tasks::lot_id, count_tasks::location_id))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .collect();
     for r in &rows {
         let held = holds
             .iter()
             .any(|(lot, loc)| *lot == r.0 && loc.as_ref().is_none_or(|l| *l == r.1));
-        if held || is_expired(r.8, today) {
+        let suspect = to_count.contains(&(r.0.clone(), r.1.clone()));
+        if held || suspect || is_expired(r.8, today) {
             continue;
         }
         let gtin14 =
@@ -1265,8 +1276,10 @@ pub fn list(
 }
 
 /// Cancels an order that is reserved or back-ordered (not yet picked): its
-/// reservations are released, and back-ordered orders of its SKUs are served
-/// from what it gave back. Cancelling twice is a 409 naming the state.
+/// reservations are released (those at the packing location of a partly
+/// picked order too: the units stay there, unreserved), back-ordered orders
+/// of its SKUs are served from what it gave back, and a batch it was in
+/// follows (`services::picking::follow_orders`). Cancelling twice is a 409 naming the state.
 pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order, AppError> {
     db::write(conn, |c| {
         // Another merchant's order is a 404 before anything is locked.
@@ -1306,6 +1319,8 @@ pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Ord
                 "order {id} changed while this request ran; read it again"
             )));
         }
+        let batch_id: Option<String> = orders::table.find(id).select(orders::batch_id).first(c)?;
+        // Units it already picked are released at the packing location too.
         let skus = release_reservations(
             c,
             who,
@@ -1314,6 +1329,10 @@ pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Ord
             now,
         )?;
         serve_backorders(c, who, &skus)?;
+        // Its batch follows: its unpicked units leave the pick list.
+        if let Some(batch_id) = batch_id {
+            crate::services::picking::follow_orders(c, &batch_id)?;
+        }
         get(c, who, id)
     })
 }
@@ -1441,4 +1460,136 @@ fn lot_classes(
             (id, class)
         })
         .collect())
+}
+
+/// Moves one reservation row of an order (its units of a lot at a bin) to
+/// other sellable stock of the same SKU, FEFO (a short pick: the bin gave
+/// fewer units than the pick list asked). The row is taken back whole, its
+/// units dissociated from the order with `from_disposition`; the new rows
+/// are reserved with their ADD events. None, and nothing changes, when the
+/// sellable stock cannot cover `qty`. The caller holds the SKU lock
+/// (`backend::lock_skus`, exclusive) and has made the bin unsellable (an open
+/// count task), so the plan cannot take it again.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn move_reservation(
+    c: &mut AnyConnection,
+    who: &Principal,
+    order_id: &str,
+    line_no: i32,
+    sku_id: &str,
+    from: (&str, &str),
+    qty: i64,
+    from_disposition: Disposition,
+) -> Result<Option<Vec<Allocation>>, AppError> {
+    let (lot_id, location_id) = from;
+    let now = time::now();
+    let skus = vec![sku_id.to_string()];
+    let (mut stock_left, mut classes) = sellable_stock(c, &skus, now.date(), true)?;
+    let Some(allocations) = reserve_order(&[(sku_id.to_string(), qty)], &mut stock_left) else {
+        return Ok(None);
+    };
+    let released = diesel::update(
+        stock::table
+            .filter(stock::lot_id.eq(lot_id))
+            .filter(stock::location_id.eq(location_id))
+            .filter(stock::reserved.ge(qty)),
+    )
+    .set(stock::reserved.eq(stock::reserved - qty))
+    .execute(c)?;
+    if released == 0 {
+        return Err(AppError::Internal(format!(
+            "stock of lot {lot_id} at {location_id} holds less reserved than its reservations"
+        )));
+    }
+    let row = reservations::table
+        .filter(reservations::order_id.eq(order_id))
+        .filter(reservations::line_no.eq(line_no))
+        .filter(reservations::lot_id.eq(lot_id))
+        .filter(reservations::location_id.eq(location_id));
+    let held: i64 = row.select(reservations::qty).first(c)?;
+    if held == qty {
+        diesel::delete(row).execute(c)?;
+    } else {
+        diesel::update(row)
+            .set(reservations::qty.eq(reservations::qty - qty))
+            .execute(c)?;
+    }
+    classes.extend(lot_classes(c, &[lot_id])?);
+    record_reservation_events(
+        c,
+        who,
+        &[((order_id, line_no, lot_id, location_id), qty)],
+        &classes,
+        Action::Delete,
+        from_disposition,
+        now,
+    )?;
+    let rows: Vec<ReservationRow> = allocations
+        .iter()
+        .map(|(_, a)| {
+            (
+                (order_id, line_no, a.lot_id.as_str(), a.location_id.as_str()),
+                a.qty,
+            )
+        })
+        .collect();
+    for ((order, line, lot, loc), units) in &rows {
+        let existing = reservations::table
+            .filter(reservations::order_id.eq(*order))
+            .filter(reservations::line_no.eq(*line))
+            .filter(reservations::lot_id.eq(*lot))
+            .filter(reservations::location_id.eq(*loc));
+        let updated = diesel::update(existing)
+            .set(reservations::qty.eq(reservations::qty + *units))
+            .execute(c)?;
+        if updated == 0 {
+            diesel::insert_into(reservations::table)
+                .values((
+                    reservations::order_id.eq(*order),
+                    reservations::line_no.eq(*line),
+                    reservations::lot_id.eq(*lot),
+                    reservations::location_id.eq(*loc),
+                    reservations::qty.eq(*units),
+                ))
+                .execute(c)?;
+        }
+    }
+    if !backend::add_reserved(c, &stock_totals(&rows))? {
+        return Err(AppError::Unavailable(
+            "stock changed while the short pick was re-reserved; retry".into(),
+        ));
+    }
+    record_reservation_events(
+        c,
+        who,
+        &rows,
+        &classes,
+        Action::Add,
+        Disposition::Reserved,
+        now,
+    )?;
+    Ok(Some(allocations.into_iter().map(|(_, a)| a).collect()))
+}
+
+/// Back-orders reserved orders: everything they hold is taken back (see
+/// [`release_reservations_as`]) and they wait in the back-order queue.
+/// Answers their SKUs, for the caller to serve the queue.
+pub(crate) fn backorder(
+    c: &mut AnyConnection,
+    who: &Principal,
+    order_ids: &[String],
+    disposition_of: &dyn Fn(&str, &str) -> Disposition,
+) -> Result<Vec<String>, AppError> {
+    let now = time::now();
+    let skus = release_reservations_as(c, who, order_ids, disposition_of, now)?;
+    for chunk in order_ids.chunks(CHUNK) {
+        diesel::update(
+            orders::table
+                .filter(orders::id.eq_any(chunk))
+                .filter(orders::status.eq("reserved")),
+        )
+        .set((orders::status.eq("backordered"), orders::updated_at.eq(now)))
+        .execute(c)?;
+    }
+    Ok(skus)
 }

@@ -1,7 +1,8 @@
 //! Reservations that the shelf can no longer cover: one path for every use
-//! case that finds fewer units than orders hold (a count, a scrap, and next
-//! the short pick of a batch) or makes held units unsellable (a quality hold,
-//! the expiry run, a correction that rejects the lot).
+//! case that finds fewer units than orders hold (a count, a scrap; the short
+//! pick of a batch moves single reservation rows itself, `services::picking`)
+//! or makes held units unsellable (a quality hold, the expiry run, a
+//! correction that rejects the lot).
 //!
 //! [`release_and_replace`] runs inside the caller's transaction: it takes
 //! back, youngest order first, whole orders until every stock row in scope
@@ -26,6 +27,7 @@ use crate::domain::time;
 use crate::domain::trace::Disposition;
 use crate::error::AppError;
 use crate::services::orders as order_service;
+use crate::services::picking;
 
 /// Ids per `IN (…)` list: well under SQLite's bound-parameter limit.
 const CHUNK: usize = 500;
@@ -180,12 +182,28 @@ pub fn release_and_replace<T>(
         }
     }
 
+    // The pick batches of the released orders follow once they are placed
+    // again (services::picking::follow_orders).
+    let mut batch_ids: BTreeSet<String> = BTreeSet::new();
+    for chunk in released.chunks(CHUNK) {
+        batch_ids.extend(
+            orders::table
+                .filter(orders::id.eq_any(chunk))
+                .filter(orders::batch_id.is_not_null())
+                .select(orders::batch_id.assume_not_null())
+                .load::<String>(c)?,
+        );
+    }
+
     let out = change(c)?;
 
     let skus: Vec<String> = skus.into_iter().collect();
     let served: BTreeSet<String> = order_service::serve_backorders_listed(c, who, &skus)?
         .into_iter()
         .collect();
+    for batch_id in &batch_ids {
+        picking::follow_orders(c, batch_id)?;
+    }
     let moved = describe_moves(c, &released, &served)?;
     Ok((out, moved))
 }

@@ -27,7 +27,7 @@ use crate::services::catalog::{self, Location};
 use crate::services::ledger::{self, Movement, MovementKind};
 use crate::services::lots::{self as lot_service, LotRow};
 use crate::services::reservations::{self, OrderMoved, Shortfall};
-use crate::services::{orders, trace};
+use crate::services::{orders, picking, trace};
 
 // ------------------------------------------------------------------ putaway
 
@@ -701,7 +701,9 @@ pub struct CountDone {
 /// brings on-hand exactly to the count. The shelf is the truth: when fewer
 /// units are found than orders hold there, the youngest orders give theirs
 /// back and are placed again (`services::reservations`); units found over
-/// the ledger serve the back-order queue.
+/// the ledger serve the back-order queue. An open count task of that lot ×
+/// bin (a short pick) is done with this count, and the bin's units of the
+/// lot may be reserved again.
 pub fn count(
     conn: &mut AnyConnection,
     who: &Principal,
@@ -725,6 +727,11 @@ pub fn count(
             Disposition::SellableAccessible,
             |c| record_count(c, who, &lot, &location, counted, reason),
         )?;
+        // A count of a bin that came up short at a pick settles it: its
+        // task closes and what the count confirmed serves the back-orders.
+        if picking::close_count_task(c, &lot.id, &location.id, &done.count_id)? {
+            orders::serve_backorders(c, who, std::slice::from_ref(&lot.sku_id))?;
+        }
         Ok(CountDone {
             orders_moved,
             ..done

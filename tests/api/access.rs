@@ -563,6 +563,14 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff", "merchant"],
             success: 404,
         },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/count-tasks".into(),
+            template: "/api/v1/count-tasks",
+            body: None,
+            allowed: &["admin", "staff"],
+            success: 200,
+        },
         // Inspection of the SKU is not discontinued, so the admin passes the
         // role check and meets the state check: 409.
         Endpoint {

@@ -21,6 +21,7 @@ mod reports;
 mod reservations;
 mod sampling;
 mod ship_by;
+mod short_picks;
 mod startup;
 mod storage;
 mod switching;

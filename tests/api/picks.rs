@@ -15,7 +15,7 @@ on_both_backends!(
     without_a_packing_location_picking_is_a_conflict_that_says_to_create_one,
 );
 
-async fn stock_up(
+pub(crate) async fn stock_up(
     app: &TestApp,
     floor: &Floor,
     reference: &str,
@@ -57,7 +57,7 @@ async fn stock_up(
 /// HOT: 2 units (expiring first) in 货架-A-01, 10 in 货架-B-01; three
 /// single-unit orders, so FEFO reserves two in A and one in B; one batch of
 /// them with two lines. With `packing`, a packing location 打包台-1.
-async fn batch_of_three(app: &TestApp, packing: bool) -> (Floor, Value, Vec<String>) {
+pub(crate) async fn batch_of_three(app: &TestApp, packing: bool) -> (Floor, Value, Vec<String>) {
     let floor = Floor::new(app, "HONEYSHOP", "TEA").await;
     app.post(
         "/api/v1/skus",
@@ -127,7 +127,7 @@ async fn batch_of_three(app: &TestApp, packing: bool) -> (Floor, Value, Vec<Stri
     (floor, batch, order_ids)
 }
 
-fn line<'a>(batch: &'a Value, bin: &str) -> &'a Value {
+pub(crate) fn line<'a>(batch: &'a Value, bin: &str) -> &'a Value {
     batch["lines"]
         .as_array()
         .unwrap()
@@ -136,14 +136,14 @@ fn line<'a>(batch: &'a Value, bin: &str) -> &'a Value {
         .unwrap()
 }
 
-fn on_hand(app: &TestApp, code: &str) -> i64 {
+pub(crate) fn on_hand(app: &TestApp, code: &str) -> i64 {
     app.count(&format!(
         "SELECT CAST(COALESCE(SUM(s.on_hand), 0) AS BIGINT) AS n FROM stock s \
          JOIN locations l ON l.id = s.location_id WHERE l.code = '{code}'"
     ))
 }
 
-fn reserved(app: &TestApp, code: &str) -> i64 {
+pub(crate) fn reserved(app: &TestApp, code: &str) -> i64 {
     app.count(&format!(
         "SELECT CAST(COALESCE(SUM(s.reserved), 0) AS BIGINT) AS n FROM stock s \
          JOIN locations l ON l.id = s.location_id WHERE l.code = '{code}'"
@@ -312,12 +312,13 @@ async fn more_than_a_line_asks_or_a_line_twice_is_refused_and_changes_nothing(ap
         "{unknown}"
     );
 
-    // Short picks are not built yet: a reason is refused, naming it.
+    // A reason is for a short pick: on a pick that completes the line it is
+    // refused, naming it.
     let short = app
         .post(
             &path,
             &floor.staff_token,
-            json!({"lines": [{"line_id": a["id"], "picked_qty": 1, "reason": "货架上只有 1 件"}]}),
+            json!({"lines": [{"line_id": a["id"], "picked_qty": 2, "reason": "货架上只有 2 件"}]}),
         )
         .await
         .problem(422);

@@ -1,3 +1,7 @@
+-- Re-read the schema first: migrations 000013 and 000014 edited table
+-- definitions through writable_schema, which this connection has not reloaded.
+PRAGMA writable_schema = RESET;
+
 -- Manifests: a carrier's list of parcels to hand over. At most one is open
 -- per carrier, also with several depot instances packing at once: the
 -- partial unique index makes a second open manifest impossible, and packers
