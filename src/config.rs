@@ -7,6 +7,8 @@
 //! | `DEPOT_DATA_DIR` | `depot-data` | directory for files such as evidence uploads |
 //! | `DEPOT_POOL_SIZE` | `8` | database connections per depot process |
 //! | `DEPOT_WORKERS` | number of cores | HTTP worker threads |
+//! | `DEPOT_LABEL_FONT` | unset: the first found of fonts-wqy-zenhei, fonts-noto-cjk, fonts-wqy-microhei (then a Latin font) | font of PDF labels, a TTF/OTF/TTC path, a face other than the first as `path#index` |
+//! | `DEPOT_LABEL_ZPL_FONT` | `E:SIMSUN.FNT` | printer font of ZPL labels' text (`^A@`, under `^CI28`), one that holds CJK glyphs |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
 //! A bad value stops start-up with one line naming the variable. `depot serve`
@@ -74,6 +76,47 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "depot-data";
 pub const DEFAULT_POOL_SIZE: usize = 8;
 pub const DEFAULT_LOG: &str = "info";
+/// The printer font of ZPL labels: SimSun as Zebra ships it for Chinese.
+pub const DEFAULT_LABEL_ZPL_FONT: &str = "E:SIMSUN.FNT";
+
+/// A font file and the face in it (0 unless it is a collection): the value
+/// of `DEPOT_LABEL_FONT`, `path` or `path#index`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FontSpec {
+    pub path: PathBuf,
+    pub index: u32,
+}
+
+impl FontSpec {
+    pub fn parse(raw: &str) -> Result<FontSpec, String> {
+        let raw = raw.trim();
+        let (path, index) = match raw.rsplit_once('#') {
+            Some((path, index)) => {
+                let index = index.parse::<u32>().map_err(|_| {
+                    "expected a font file path, or path#index with a face number".to_string()
+                })?;
+                (path, index)
+            }
+            None => (raw, 0),
+        };
+        if path.is_empty() {
+            return Err("expected a font file path".into());
+        }
+        Ok(FontSpec {
+            path: PathBuf::from(path),
+            index,
+        })
+    }
+}
+
+impl std::fmt::Display for FontSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            0 => write!(f, "{}", self.path.display()),
+            i => write!(f, "{}#{i}", self.path.display()),
+        }
+    }
+}
 
 /// HTTP workers by default: one per core.
 pub fn default_workers() -> usize {
@@ -87,6 +130,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub pool_size: u32,
     pub workers: usize,
+    /// `DEPOT_LABEL_FONT`; `None` looks in the known Debian locations.
+    pub label_font: Option<FontSpec>,
+    /// `DEPOT_LABEL_ZPL_FONT`.
+    pub label_zpl_font: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,12 +179,37 @@ impl Config {
         let pool_size = parse_count(&lookup, "DEPOT_POOL_SIZE", DEFAULT_POOL_SIZE, 1, 256)? as u32;
         let workers = parse_count(&lookup, "DEPOT_WORKERS", default_workers(), 1, 256)?;
 
+        let label_font = match lookup("DEPOT_LABEL_FONT") {
+            Some(raw) if !raw.trim().is_empty() => Some(
+                FontSpec::parse(&raw).map_err(|reason| fail("DEPOT_LABEL_FONT", &raw, reason))?,
+            ),
+            _ => None,
+        };
+        let raw_zpl_font =
+            lookup("DEPOT_LABEL_ZPL_FONT").unwrap_or_else(|| DEFAULT_LABEL_ZPL_FONT.into());
+        let label_zpl_font = raw_zpl_font.trim().to_string();
+        // ZPL's ^A@ takes drive:name.ext; a `^`, `~` or `,` would end the
+        // command (labels.rs drops them, but a typo should not pass quietly).
+        if label_zpl_font.is_empty()
+            || label_zpl_font
+                .chars()
+                .any(|c| matches!(c, '^' | '~' | ',') || c.is_control())
+        {
+            return Err(fail(
+                "DEPOT_LABEL_ZPL_FONT",
+                &raw_zpl_font,
+                "expected a printer font name such as E:SIMSUN.FNT".into(),
+            ));
+        }
+
         Ok(Config {
             database_url,
             bind,
             data_dir,
             pool_size,
             workers,
+            label_font,
+            label_zpl_font,
         })
     }
 }
@@ -217,6 +289,59 @@ mod tests {
         assert_eq!(
             config(&[("DEPOT_POOL_SIZE", "0")]).unwrap_err().var,
             "DEPOT_POOL_SIZE"
+        );
+    }
+
+    #[test]
+    fn label_fonts_default_and_parse() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.label_font, None);
+        assert_eq!(c.label_zpl_font, "E:SIMSUN.FNT");
+
+        let c = config(&[
+            ("DEPOT_LABEL_FONT", "/usr/share/fonts/x.ttc#2"),
+            ("DEPOT_LABEL_ZPL_FONT", "E:ANMDJ.TTF"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.label_font,
+            Some(FontSpec {
+                path: "/usr/share/fonts/x.ttc".into(),
+                index: 2
+            })
+        );
+        assert_eq!(
+            c.label_font.unwrap().to_string(),
+            "/usr/share/fonts/x.ttc#2"
+        );
+        assert_eq!(c.label_zpl_font, "E:ANMDJ.TTF");
+        assert_eq!(
+            config(&[("DEPOT_LABEL_FONT", "a.ttf")]).unwrap().label_font,
+            Some(FontSpec {
+                path: "a.ttf".into(),
+                index: 0
+            })
+        );
+        assert_eq!(
+            config(&[("DEPOT_LABEL_FONT", "")]).unwrap().label_font,
+            None
+        );
+
+        assert_eq!(
+            config(&[("DEPOT_LABEL_FONT", "x.ttc#one")])
+                .unwrap_err()
+                .var,
+            "DEPOT_LABEL_FONT"
+        );
+        assert_eq!(
+            config(&[("DEPOT_LABEL_FONT", "#1")]).unwrap_err().var,
+            "DEPOT_LABEL_FONT"
+        );
+        assert_eq!(
+            config(&[("DEPOT_LABEL_ZPL_FONT", "E:A^XZ")])
+                .unwrap_err()
+                .var,
+            "DEPOT_LABEL_ZPL_FONT"
         );
     }
 

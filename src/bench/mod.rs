@@ -144,6 +144,8 @@ impl BenchServer {
             data_dir: database.dir.path().join("data"),
             pool_size: options.pool_size,
             workers: options.workers,
+            label_font: None,
+            label_zpl_font: crate::config::DEFAULT_LABEL_ZPL_FONT.into(),
         };
         let pool = startup::open_database(&config).map_err(|e| e.to_string())?;
         let admin = startup::bootstrap_admin(&pool)

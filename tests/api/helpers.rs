@@ -118,6 +118,8 @@ impl TestDatabase {
             data_dir: self.dir.path().join("data"),
             pool_size: 4,
             workers: 2,
+            label_font: None,
+            label_zpl_font: depot::config::DEFAULT_LABEL_ZPL_FONT.into(),
         }
     }
 }
