@@ -7,7 +7,7 @@
 //! | `DEPOT_DATA_DIR` | `depot-data` | directory for files such as evidence uploads |
 //! | `DEPOT_POOL_SIZE` | `8` | database connections per depot process |
 //! | `DEPOT_WORKERS` | number of cores | HTTP worker threads |
-//! | `DEPOT_LABEL_FONT` | unset: the first found of fonts-wqy-zenhei, fonts-noto-cjk, fonts-wqy-microhei (then a Latin font) | font of PDF labels, a TTF/OTF/TTC path, a face other than the first as `path#index` |
+//! | `DEPOT_LABEL_FONT` | `auto`: the first found of fonts-wqy-zenhei, fonts-noto-cjk, fonts-wqy-microhei (then a Latin font) | font of PDF labels, a TTF/OTF/TTC path, a face other than the first as `path#index` |
 //! | `DEPOT_LABEL_ZPL_FONT` | `E:SIMSUN.FNT` | printer font of ZPL labels' text (`^A@`, under `^CI28`), one that holds CJK glyphs |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
@@ -78,6 +78,9 @@ pub const DEFAULT_POOL_SIZE: usize = 8;
 pub const DEFAULT_LOG: &str = "info";
 /// The printer font of ZPL labels: SimSun as Zebra ships it for Chinese.
 pub const DEFAULT_LABEL_ZPL_FONT: &str = "E:SIMSUN.FNT";
+/// `DEPOT_LABEL_FONT` that looks for a font in the known Debian locations
+/// (as does an empty or unset one).
+pub const AUTO_LABEL_FONT: &str = "auto";
 
 /// A font file and the face in it (0 unless it is a collection): the value
 /// of `DEPOT_LABEL_FONT`, `path` or `path#index`.
@@ -130,7 +133,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub pool_size: u32,
     pub workers: usize,
-    /// `DEPOT_LABEL_FONT`; `None` looks in the known Debian locations.
+    /// `DEPOT_LABEL_FONT`; `None` (unset, empty or `auto`) looks in the
+    /// known Debian locations.
     pub label_font: Option<FontSpec>,
     /// `DEPOT_LABEL_ZPL_FONT`.
     pub label_zpl_font: String,
@@ -180,7 +184,7 @@ impl Config {
         let workers = parse_count(&lookup, "DEPOT_WORKERS", default_workers(), 1, 256)?;
 
         let label_font = match lookup("DEPOT_LABEL_FONT") {
-            Some(raw) if !raw.trim().is_empty() => Some(
+            Some(raw) if !raw.trim().is_empty() && raw.trim() != AUTO_LABEL_FONT => Some(
                 FontSpec::parse(&raw).map_err(|reason| fail("DEPOT_LABEL_FONT", &raw, reason))?,
             ),
             _ => None,

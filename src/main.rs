@@ -74,10 +74,10 @@ struct ServeArgs {
     /// HTTP worker threads (1 to 256; the default is this machine's cores).
     #[arg(long, env = "DEPOT_WORKERS", default_value_t = config::default_workers().to_string())]
     workers: String,
-    /// Font of PDF labels: a TTF/OTF/TTC file, path#index for another face
-    /// (default: the first found of the Debian CJK fonts, e.g. fonts-wqy-zenhei).
-    #[arg(long, env = "DEPOT_LABEL_FONT")]
-    label_font: Option<String>,
+    /// Font of PDF labels: a TTF/OTF/TTC file, path#index for another face;
+    /// auto: the first found of the Debian CJK fonts (fonts-wqy-zenhei, …).
+    #[arg(long, env = "DEPOT_LABEL_FONT", default_value = config::AUTO_LABEL_FONT)]
+    label_font: String,
     /// Printer font of ZPL labels' text, one holding CJK glyphs.
     #[arg(long, env = "DEPOT_LABEL_ZPL_FONT", default_value = config::DEFAULT_LABEL_ZPL_FONT)]
     label_zpl_font: String,
@@ -95,7 +95,7 @@ impl ServeArgs {
                 "DEPOT_DATA_DIR" => &self.data_dir,
                 "DEPOT_POOL_SIZE" => &self.pool_size,
                 "DEPOT_WORKERS" => &self.workers,
-                "DEPOT_LABEL_FONT" => return self.label_font.clone(),
+                "DEPOT_LABEL_FONT" => &self.label_font,
                 "DEPOT_LABEL_ZPL_FONT" => &self.label_zpl_font,
                 _ => return None,
             };

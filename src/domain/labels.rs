@@ -6,9 +6,10 @@
 //! as a PDF page.
 //!
 //! Chinese text is sent as UTF-8 under `^CI28` and printed with a printer
-//! font named in [`LabelOptions::font`] (such as `E:SIMSUN.FNT`, a font the
-//! printer holds), rather than as a bitmap rendered here: the label stays a
-//! few hundred bytes and the printer draws its own glyphs.
+//! font named in [`LabelOptions::font`] (configuration `DEPOT_LABEL_ZPL_FONT`,
+//! by default `E:SIMSUN.FNT`, a font the printer holds), rather than as a
+//! bitmap rendered here: the label stays a few hundred bytes and the printer
+//! draws its own glyphs. (The PDF label embeds a CJK font instead.)
 //!
 //! User text cannot inject ZPL: every text field is sent with `^FH_`, and
 //! the characters ZPL reads as syntax inside field data — `^` (format
