@@ -244,3 +244,41 @@ fn the_zpl_barcode_scans_as_ai_00_and_the_sscc() {
         assert_eq!(scan(&png), [expected_scan(&one)]);
     }
 }
+
+#[test]
+fn without_a_cjk_font_the_latin_text_and_the_barcode_still_print() {
+    if !have("pdftoppm") || !have("zbarimg") || !have("pdftotext") {
+        return;
+    }
+    let latin: Vec<_> = KNOWN_FONTS.iter().copied().filter(|k| !k.cjk).collect();
+    let found = discover(None, &latin).unwrap();
+    let Some(font) = found.font else {
+        // Not one CI installs on purpose: said, not failed.
+        eprintln!("skipped: no Latin font (fonts-dejavu-core) found");
+        return;
+    };
+    assert!(!font.cjk);
+    assert!(
+        found.log.iter().any(
+            |n| matches!(n, depot::labels::fonts::Note::Warn(w) if w.contains("no CJK font found"))
+        ),
+        "{:?}",
+        found.log
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let one = label(123_456_789);
+
+    let pdf = pdf_labels(std::slice::from_ref(&one), Some(&font)).unwrap();
+
+    assert_eq!(scan(&rasterize(&pdf, dir.path())[0]), [expected_scan(&one)]);
+    let text = pdf_text(&pdf, dir.path());
+    for expected in [
+        "Carrier: SF",
+        "Tracking: SF1234567890",
+        "310000",
+        "(00) 0 0614141 123456789 0",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+    assert!(!text.contains("杭州"), "{text}");
+}
