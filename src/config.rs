@@ -10,6 +10,8 @@
 //! | `DEPOT_GS1_COMPANY_PREFIX` | `0614141` | the warehouse's GS1 company prefix (7–10 digits) its parcels' SSCCs carry; the default is GS1's example prefix, for trying depot out |
 //! | `DEPOT_SSCC_EXTENSION_DIGIT` | `0` | the SSCC extension digit (0–9) |
 //! | `DEPOT_SHIP_BY_HOURS` | `*=48` | each channel's dispatch promise in hours after the order time, e.g. `douyin=24,kuaishou=36,*=48` (`*`: every channel not named); an order's own `ship_by` wins |
+//! | `DEPOT_LABEL_FONT` | `auto`: the first found of fonts-wqy-zenhei, fonts-noto-cjk, fonts-wqy-microhei (then a Latin font) | font of PDF labels, a TTF/OTF/TTC path, a face other than the first as `path#index` |
+//! | `DEPOT_LABEL_ZPL_FONT` | `E:SIMSUN.FNT` | printer font of ZPL labels' text (`^A@`, under `^CI28`), one that holds CJK glyphs |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
 //! A bad value stops start-up with one line naming the variable. `depot serve`
@@ -83,6 +85,50 @@ pub const DEFAULT_LOG: &str = "info";
 /// GS1's example company prefix (it appears in GS1's own SSCC examples):
 /// labels print and scan with it, but it is nobody's real prefix.
 pub const EXAMPLE_COMPANY_PREFIX: &str = "0614141";
+/// The printer font of ZPL labels: SimSun as Zebra ships it for Chinese.
+pub const DEFAULT_LABEL_ZPL_FONT: &str = "E:SIMSUN.FNT";
+/// `DEPOT_LABEL_FONT` that looks for a font in the known Debian locations
+/// (as does an empty or unset one).
+pub const AUTO_LABEL_FONT: &str = "auto";
+
+/// A font file and the face in it (0 unless it is a collection): the value
+/// of `DEPOT_LABEL_FONT`, `path` or `path#index`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FontSpec {
+    pub path: PathBuf,
+    pub index: u32,
+}
+
+impl FontSpec {
+    pub fn parse(raw: &str) -> Result<FontSpec, String> {
+        let raw = raw.trim();
+        let (path, index) = match raw.rsplit_once('#') {
+            Some((path, index)) => {
+                let index = index.parse::<u32>().map_err(|_| {
+                    "expected a font file path, or path#index with a face number".to_string()
+                })?;
+                (path, index)
+            }
+            None => (raw, 0),
+        };
+        if path.is_empty() {
+            return Err("expected a font file path".into());
+        }
+        Ok(FontSpec {
+            path: PathBuf::from(path),
+            index,
+        })
+    }
+}
+
+impl std::fmt::Display for FontSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.index {
+            0 => write!(f, "{}", self.path.display()),
+            i => write!(f, "{}#{i}", self.path.display()),
+        }
+    }
+}
 
 /// HTTP workers by default: one per core.
 pub fn default_workers() -> usize {
@@ -99,6 +145,11 @@ pub struct Config {
     pub warehouse: Warehouse,
     /// `DEPOT_SHIP_BY_HOURS`: the ship-by deadline of an order that sends none.
     pub ship_by_hours: ShipByHours,
+    /// `DEPOT_LABEL_FONT`; `None` (unset, empty or `auto`) looks in the
+    /// known Debian locations.
+    pub label_font: Option<FontSpec>,
+    /// `DEPOT_LABEL_ZPL_FONT`.
+    pub label_zpl_font: String,
 }
 
 /// What the warehouse itself is configured as: the GS1 keys it issues.
@@ -182,6 +233,28 @@ impl Config {
             Some(raw) => ShipByHours::parse(&raw)
                 .map_err(|reason| fail("DEPOT_SHIP_BY_HOURS", &raw, reason))?,
         };
+        let label_font = match lookup("DEPOT_LABEL_FONT") {
+            Some(raw) if !raw.trim().is_empty() && raw.trim() != AUTO_LABEL_FONT => Some(
+                FontSpec::parse(&raw).map_err(|reason| fail("DEPOT_LABEL_FONT", &raw, reason))?,
+            ),
+            _ => None,
+        };
+        let raw_zpl_font =
+            lookup("DEPOT_LABEL_ZPL_FONT").unwrap_or_else(|| DEFAULT_LABEL_ZPL_FONT.into());
+        let label_zpl_font = raw_zpl_font.trim().to_string();
+        // ZPL's ^A@ takes drive:name.ext; a `^`, `~` or `,` would end the
+        // command (labels.rs drops them, but a typo should not pass quietly).
+        if label_zpl_font.is_empty()
+            || label_zpl_font
+                .chars()
+                .any(|c| matches!(c, '^' | '~' | ',') || c.is_control())
+        {
+            return Err(fail(
+                "DEPOT_LABEL_ZPL_FONT",
+                &raw_zpl_font,
+                "expected a printer font name such as E:SIMSUN.FNT".into(),
+            ));
+        }
 
         Ok(Config {
             database_url,
@@ -194,6 +267,8 @@ impl Config {
                 sscc_extension_digit,
             },
             ship_by_hours,
+            label_font,
+            label_zpl_font,
         })
     }
 }
@@ -297,6 +372,59 @@ mod tests {
                 .unwrap_err()
                 .var,
             "DEPOT_SSCC_EXTENSION_DIGIT"
+        );
+    }
+
+    #[test]
+    fn label_fonts_default_and_parse() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.label_font, None);
+        assert_eq!(c.label_zpl_font, "E:SIMSUN.FNT");
+
+        let c = config(&[
+            ("DEPOT_LABEL_FONT", "/usr/share/fonts/x.ttc#2"),
+            ("DEPOT_LABEL_ZPL_FONT", "E:ANMDJ.TTF"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.label_font,
+            Some(FontSpec {
+                path: "/usr/share/fonts/x.ttc".into(),
+                index: 2
+            })
+        );
+        assert_eq!(
+            c.label_font.unwrap().to_string(),
+            "/usr/share/fonts/x.ttc#2"
+        );
+        assert_eq!(c.label_zpl_font, "E:ANMDJ.TTF");
+        assert_eq!(
+            config(&[("DEPOT_LABEL_FONT", "a.ttf")]).unwrap().label_font,
+            Some(FontSpec {
+                path: "a.ttf".into(),
+                index: 0
+            })
+        );
+        assert_eq!(
+            config(&[("DEPOT_LABEL_FONT", "")]).unwrap().label_font,
+            None
+        );
+
+        assert_eq!(
+            config(&[("DEPOT_LABEL_FONT", "x.ttc#one")])
+                .unwrap_err()
+                .var,
+            "DEPOT_LABEL_FONT"
+        );
+        assert_eq!(
+            config(&[("DEPOT_LABEL_FONT", "#1")]).unwrap_err().var,
+            "DEPOT_LABEL_FONT"
+        );
+        assert_eq!(
+            config(&[("DEPOT_LABEL_ZPL_FONT", "E:A^XZ")])
+                .unwrap_err()
+                .var,
+            "DEPOT_LABEL_ZPL_FONT"
         );
     }
 

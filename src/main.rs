@@ -86,6 +86,13 @@ struct ServeArgs {
     /// The SSCC extension digit (0 to 9).
     #[arg(long, env = "DEPOT_SSCC_EXTENSION_DIGIT", default_value = "0")]
     sscc_extension_digit: String,
+    /// Font of PDF labels: a TTF/OTF/TTC file, path#index for another face;
+    /// auto: the first found of the Debian CJK fonts (fonts-wqy-zenhei, …).
+    #[arg(long, env = "DEPOT_LABEL_FONT", default_value = config::AUTO_LABEL_FONT)]
+    label_font: String,
+    /// Printer font of ZPL labels' text, one holding CJK glyphs.
+    #[arg(long, env = "DEPOT_LABEL_ZPL_FONT", default_value = config::DEFAULT_LABEL_ZPL_FONT)]
+    label_zpl_font: String,
     /// Log filter, env_logger syntax (e.g. info, depot=debug,warn).
     #[arg(long, env = "RUST_LOG", default_value = config::DEFAULT_LOG)]
     log: String,
@@ -103,6 +110,8 @@ impl ServeArgs {
                 "DEPOT_SHIP_BY_HOURS" => &self.ship_by_hours,
                 "DEPOT_GS1_COMPANY_PREFIX" => &self.gs1_company_prefix,
                 "DEPOT_SSCC_EXTENSION_DIGIT" => &self.sscc_extension_digit,
+                "DEPOT_LABEL_FONT" => &self.label_font,
+                "DEPOT_LABEL_ZPL_FONT" => &self.label_zpl_font,
                 _ => return None,
             };
             Some(value.clone())

@@ -12,6 +12,7 @@ use actix_web::web;
 use crate::config::Config;
 use crate::db::{self, DbPool};
 use crate::http::{self, AppState};
+use crate::labels::LabelSettings;
 use crate::services::access::{self, IssuedToken};
 use crate::services::order_queue::OrderQueue;
 
@@ -27,6 +28,8 @@ pub enum StartupError {
     Bootstrap(String),
     #[error("cannot listen for SIGINT and SIGTERM: {0}")]
     Signals(std::io::Error),
+    #[error("labels: {0}")]
+    Labels(String),
 }
 
 /// The usual causes in plain words (the OS's own text ends in "(os error 98)").
@@ -118,7 +121,8 @@ impl Application {
                 config.warehouse.company_prefix.as_str()
             );
         }
-        let state = AppState::new(pool, config);
+        let labels = LabelSettings::from_config(config).map_err(StartupError::Labels)?;
+        let state = AppState::new(pool, config, labels);
         let order_queue = state.order_queue.clone();
         // actix's own handlers stop at once on SIGINT (in-flight requests
         // cut off); depot stops as gracefully on Ctrl-C as on SIGTERM.

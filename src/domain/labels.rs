@@ -1,12 +1,15 @@
-//! Parcel labels in ZPL II for a 4 × 6 in thermal label at 203 dpi
-//! (812 × 1218 dots): the GS1-128 barcode of AI (00) + SSCC, its grouped
-//! human-readable line, ship-to, carrier, tracking number, order reference
-//! and a SKU summary.
+//! Parcel labels for a 4 × 6 in thermal label at 203 dpi (812 × 1218
+//! dots): the GS1-128 barcode of AI (00) + SSCC, its grouped human-readable
+//! line, ship-to, carrier, tracking number, order reference and a SKU
+//! summary. [`layout`] places them as a list of [`Element`]s; [`zpl_label`]
+//! writes that list as ZPL II, and `domain::label_pdf` draws the same list
+//! as a PDF page.
 //!
 //! Chinese text is sent as UTF-8 under `^CI28` and printed with a printer
-//! font named in [`LabelOptions::font`] (such as `E:SIMSUN.FNT`, a font the
-//! printer holds), rather than as a bitmap rendered here: the label stays a
-//! few hundred bytes and the printer draws its own glyphs.
+//! font named in [`LabelOptions::font`] (configuration `DEPOT_LABEL_ZPL_FONT`,
+//! by default `E:SIMSUN.FNT`, a font the printer holds), rather than as a
+//! bitmap rendered here: the label stays a few hundred bytes and the printer
+//! draws its own glyphs. (The PDF label embeds a CJK font instead.)
 //!
 //! User text cannot inject ZPL: every text field is sent with `^FH_`, and
 //! the characters ZPL reads as syntax inside field data — `^` (format
@@ -76,23 +79,62 @@ pub struct ParcelLabel {
     pub skus: Vec<SkuLine>,
 }
 
-/// The ZPL of one label, from `^XA` to `^XZ`.
-pub fn zpl_label(label: &ParcelLabel, options: &LabelOptions) -> String {
-    let font = escape_font(&options.font);
-    let mut zpl = String::with_capacity(2048);
-    zpl.push_str("^XA\n^CI28\n");
-    zpl.push_str(&format!(
-        "^PW{LABEL_WIDTH_DOTS}\n^LL{LABEL_LENGTH_DOTS}\n^LH0,0\n"
-    ));
+/// One element of the label's layout, in dots at 203 dpi from the top-left
+/// corner. [`layout`] places them once; [`zpl_label`] and the PDF renderer
+/// (`domain::label_pdf`) draw the same list, so both labels look alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Element {
+    /// A line of text already fitted to its width, `size` dots high, in the
+    /// CJK-capable font (`^A@` with [`LabelOptions::font`] in ZPL).
+    Text {
+        x: u32,
+        y: u32,
+        size: u32,
+        value: String,
+    },
+    /// A filled black rectangle (`^GB`).
+    Rule {
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+    },
+    /// The GS1-128 symbol of AI (00) + SSCC, `module` dots per X, bars
+    /// `height` dots high, starting at its first bar (quiet zones outside).
+    Barcode {
+        x: u32,
+        y: u32,
+        module: u32,
+        height: u32,
+    },
+    /// The human-readable line under the barcode (`^A0`, the printer's
+    /// scalable Latin font), `height` dots high and `width` dots wide a glyph.
+    Interpretation {
+        x: u32,
+        y: u32,
+        height: u32,
+        width: u32,
+        value: String,
+    },
+}
+
+/// Top of the barcode's bars, in dots.
+const BARCODE_TOP_DOTS: u32 = 830;
+
+/// The elements of one label, in drawing order.
+pub fn layout(label: &ParcelLabel) -> Vec<Element> {
+    let mut elements = Vec::with_capacity(24);
     // Every text field is cut to the columns left before the right margin
     // (a half-width glyph is about half the font height wide), so that a
     // long value ends in `…` instead of running off the label.
     let mut text = |x: u32, y: u32, size: u32, value: &str| {
         let columns = (LABEL_WIDTH_DOTS - MARGIN_DOTS - x) as usize * 2 / size as usize;
-        zpl.push_str(&format!(
-            "^FO{x},{y}^A@N,{size},{size},{font}^FH_^FD{}^FS\n",
-            escape_field(&fit_columns(value, columns))
-        ));
+        elements.push(Element::Text {
+            x,
+            y,
+            size,
+            value: fit_columns(value, columns),
+        });
     };
 
     text(30, 30, 40, &format!("承运商 Carrier: {}", label.carrier));
@@ -147,23 +189,76 @@ pub fn zpl_label(label: &ParcelLabel, options: &LabelOptions) -> String {
 
     // Rules between the blocks: carrier, ship-to, order, barcode.
     for y in [140, 465, 770] {
-        zpl.push_str(&format!("^FO20,{y}^GB772,3,3^FS\n"));
+        elements.push(Element::Rule {
+            x: 20,
+            y,
+            width: 772,
+            height: 3,
+        });
     }
 
     // The barcode, centred, which leaves far more than the 10-module quiet
-    // zone each side. ^BC: normal orientation, no interpretation line (the
-    // grouped one is printed below), no UCC check digit (the SSCC carries
-    // its own). In the field data `>;` is Start C and `>8` is FNC1, then
-    // the 20 digits of AI (00) + SSCC in pairs (ZPL II, ^BC invocation codes).
+    // zone each side (GS1 General Specifications §5.4.4.2).
     let x = (LABEL_WIDTH_DOTS - SSCC_SYMBOL_MODULES * BARCODE_MODULE_DOTS) / 2;
+    elements.push(Element::Barcode {
+        x,
+        y: BARCODE_TOP_DOTS,
+        module: BARCODE_MODULE_DOTS,
+        height: BARCODE_HEIGHT_DOTS,
+    });
+    elements.push(Element::Interpretation {
+        x,
+        y: 1110,
+        height: 44,
+        width: 36,
+        value: label.sscc.human_readable(),
+    });
+    elements
+}
+
+/// The ZPL of one label, from `^XA` to `^XZ`.
+pub fn zpl_label(label: &ParcelLabel, options: &LabelOptions) -> String {
+    let font = escape_font(&options.font);
+    let mut zpl = String::with_capacity(2048);
+    zpl.push_str("^XA\n^CI28\n");
     zpl.push_str(&format!(
-        "^FO{x},830^BY{BARCODE_MODULE_DOTS}^BCN,{BARCODE_HEIGHT_DOTS},N,N,N^FD{}^FS\n",
-        barcode_field_data(&label.sscc)
+        "^PW{LABEL_WIDTH_DOTS}\n^LL{LABEL_LENGTH_DOTS}\n^LH0,0\n"
     ));
-    zpl.push_str(&format!(
-        "^FO{x},1110^A0N,44,36^FD{}^FS\n",
-        label.sscc.human_readable()
-    ));
+    for element in layout(label) {
+        match element {
+            Element::Text { x, y, size, value } => zpl.push_str(&format!(
+                "^FO{x},{y}^A@N,{size},{size},{font}^FH_^FD{}^FS\n",
+                escape_field(&value)
+            )),
+            Element::Rule {
+                x,
+                y,
+                width,
+                height,
+            } => zpl.push_str(&format!("^FO{x},{y}^GB{width},{height},{height}^FS\n")),
+            // ^BC: normal orientation, no interpretation line (the grouped
+            // one is printed below), no UCC check digit (the SSCC carries
+            // its own). In the field data `>;` is Start C and `>8` is FNC1,
+            // then the 20 digits of AI (00) + SSCC in pairs (ZPL II, ^BC
+            // invocation codes).
+            Element::Barcode {
+                x,
+                y,
+                module,
+                height,
+            } => zpl.push_str(&format!(
+                "^FO{x},{y}^BY{module}^BCN,{height},N,N,N^FD{}^FS\n",
+                barcode_field_data(&label.sscc)
+            )),
+            Element::Interpretation {
+                x,
+                y,
+                height,
+                width,
+                value,
+            } => zpl.push_str(&format!("^FO{x},{y}^A0N,{height},{width}^FD{value}^FS\n")),
+        }
+    }
     zpl.push_str("^XZ\n");
     zpl
 }
@@ -290,7 +385,7 @@ fn wrap_columns(text: &str, columns: usize, lines: usize) -> Vec<String> {
 
 /// East Asian wide characters (the CJK blocks a Chinese address uses:
 /// ideographs, CJK punctuation, full-width forms, Hangul, kana).
-fn is_wide(c: char) -> bool {
+pub fn is_wide(c: char) -> bool {
     matches!(c as u32,
         0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF
         | 0x4E00..=0x9FFF | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF

@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod gs1;
 pub mod ids;
 pub mod inspection;
+pub mod label_pdf;
 pub mod labels;
 pub mod master_data;
 pub mod orders;

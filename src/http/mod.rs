@@ -46,6 +46,7 @@ use crate::db::DbPool;
 use crate::domain::orders::ShipByHours;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{AppError, FieldError, Problem, PROBLEM_JSON};
+use crate::labels::LabelSettings;
 use crate::services::order_queue::OrderQueue;
 use metrics::Metrics;
 use problems::RouteTable;
@@ -167,6 +168,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(parcels::batch_labels_zpl)
                 .service(parcels::get)
                 .service(parcels::label_zpl)
+                .service(parcels::label_pdf)
+                .service(parcels::batch_labels_pdf)
                 .service(batches::count_tasks),
         );
 }
@@ -320,6 +323,8 @@ pub struct AppState {
     pub warehouse: web::Data<Warehouse>,
     /// `DEPOT_SHIP_BY_HOURS`, for bulk pushes (the writer has its own copy).
     pub ship_by_hours: web::Data<ShipByHours>,
+    /// The label fonts (`DEPOT_LABEL_FONT`, `DEPOT_LABEL_ZPL_FONT`).
+    pub labels: web::Data<LabelSettings>,
 }
 
 /// The data directory, for handlers that store files.
@@ -327,7 +332,7 @@ pub struct AppState {
 pub struct DataDir(pub std::path::PathBuf);
 
 impl AppState {
-    pub fn new(pool: DbPool, config: &Config) -> AppState {
+    pub fn new(pool: DbPool, config: &Config, labels: LabelSettings) -> AppState {
         let document = api_document();
         let route_table = RouteTable::from_openapi(&document.doc, PAGES);
         let declared_queries = declared::DeclaredQueries::from_openapi(&document.doc);
@@ -342,6 +347,7 @@ impl AppState {
             route_table: web::Data::new(route_table),
             data_dir: web::Data::new(DataDir(config.data_dir.clone())),
             warehouse: web::Data::new(config.warehouse.clone()),
+            labels: web::Data::new(labels),
         }
     }
 }
@@ -371,6 +377,7 @@ pub fn app(
         .app_data(state.declared_queries)
         .app_data(state.data_dir)
         .app_data(state.warehouse)
+        .app_data(state.labels)
         .app_data(body::query_config())
         .app_data(body::path_config())
         .route("/docs", web::get().to(ops::docs))

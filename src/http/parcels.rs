@@ -10,9 +10,10 @@ use super::body::Json;
 use crate::config::Warehouse;
 use crate::db::{self, DbPool};
 use crate::domain::gs1::validate_sscc;
-use crate::domain::labels::{zpl_labels, LabelOptions};
+use crate::domain::labels::ParcelLabel;
 use crate::domain::text::parse_code;
 use crate::error::{check_field, validated, AppError, FieldError};
+use crate::labels::LabelSettings;
 use crate::services::packing::{self, BatchPacked, PackRequest, Packed, ParcelView};
 
 /// The longest tracking number depot takes from a caller.
@@ -196,13 +197,6 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(parcel))
 }
 
-/// The printer font for CJK text (until it is configurable).
-fn zpl_options() -> LabelOptions {
-    LabelOptions {
-        font: "E:SIMSUN.FNT".into(),
-    }
-}
-
 fn zpl(body: String, name: &str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/zpl; charset=utf-8")
@@ -213,9 +207,30 @@ fn zpl(body: String, name: &str) -> HttpResponse {
         .body(body)
 }
 
+/// Renders labels to PDF off the async threads (shaping and subsetting a
+/// CJK font is CPU work).
+async fn pdf(
+    labels: web::Data<LabelSettings>,
+    stack: Vec<ParcelLabel>,
+    name: String,
+) -> Result<HttpResponse, AppError> {
+    let bytes = web::block(move || labels.pdf(&stack))
+        .await
+        .map_err(|e| AppError::Internal(format!("label rendering stopped: {e}")))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"{name}\""),
+        ))
+        .body(bytes))
+}
+
 /// The parcel's 4 × 6 in label in ZPL II (203 dpi): the GS1-128 barcode of
-/// AI (00) + SSCC, its human-readable line, ship-to, carrier, tracking
-/// number, order reference.
+/// AI (00) + SSCC (`>;>8`: Code 128 subset C with FNC1), its human-readable
+/// line, ship-to (Chinese under `^CI28` in the printer font
+/// `DEPOT_LABEL_ZPL_FONT`), carrier, tracking number, order reference.
 #[utoipa::path(
     tag = "packing",
     params(("sscc" = String, Path, description = "the parcel's 18-digit SSCC")),
@@ -225,16 +240,39 @@ fn zpl(body: String, name: &str) -> HttpResponse {
 pub async fn label_zpl(
     who: Caller<StaffOrMerchant>,
     pool: web::Data<DbPool>,
+    labels: web::Data<LabelSettings>,
     sscc: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let sscc = sscc_path(&sscc)?;
     let who = who.into_principal();
     let name = format!("{sscc}.zpl");
     let label = db::run(&pool, move |c| packing::label(c, &who, &sscc)).await?;
-    Ok(zpl(zpl_labels(&[label], &zpl_options()), &name))
+    Ok(zpl(labels.zpl(&[label]), &name))
+}
+
+/// The same label as a PDF page of 4 × 6 in: a vector GS1-128 barcode and
+/// the text in the configured CJK font, embedded as a subset.
+#[utoipa::path(
+    tag = "packing",
+    params(("sscc" = String, Path, description = "the parcel's 18-digit SSCC")),
+    responses((status = 200, description = "PDF", content_type = "application/pdf", body = Vec<u8>))
+)]
+#[get("/parcels/{sscc}/label.pdf")]
+pub async fn label_pdf(
+    who: Caller<StaffOrMerchant>,
+    pool: web::Data<DbPool>,
+    labels: web::Data<LabelSettings>,
+    sscc: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let sscc = sscc_path(&sscc)?;
+    let who = who.into_principal();
+    let name = format!("{sscc}.pdf");
+    let label = db::run(&pool, move |c| packing::label(c, &who, &sscc)).await?;
+    pdf(labels, vec![label], name).await
 }
 
 /// The labels of a packed batch in pick order, one after another, in ZPL II.
+/// A batch with no parcels yet is a 409.
 #[utoipa::path(
     tag = "packing",
     params(("id" = String, Path, description = "batch id")),
@@ -244,9 +282,28 @@ pub async fn label_zpl(
 pub async fn batch_labels_zpl(
     _who: Caller<StaffOnly>,
     pool: web::Data<DbPool>,
+    labels: web::Data<LabelSettings>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let name = format!("{id}.zpl");
-    let labels = db::run(&pool, move |c| packing::batch_labels(c, &id)).await?;
-    Ok(zpl(zpl_labels(&labels, &zpl_options()), &name))
+    let stack = db::run(&pool, move |c| packing::batch_labels(c, &id)).await?;
+    Ok(zpl(labels.zpl(&stack), &name))
+}
+
+/// The labels of a packed batch in pick order, one PDF page each.
+#[utoipa::path(
+    tag = "packing",
+    params(("id" = String, Path, description = "batch id")),
+    responses((status = 200, description = "PDF", content_type = "application/pdf", body = Vec<u8>))
+)]
+#[get("/batches/{id}/labels.pdf")]
+pub async fn batch_labels_pdf(
+    _who: Caller<StaffOnly>,
+    pool: web::Data<DbPool>,
+    labels: web::Data<LabelSettings>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let name = format!("{id}.pdf");
+    let stack = db::run(&pool, move |c| packing::batch_labels(c, &id)).await?;
+    pdf(labels, stack, name).await
 }

@@ -565,6 +565,22 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
         },
         Endpoint {
             method: "GET",
+            path: "/api/v1/parcels/006141410000000012/label.pdf".into(),
+            template: "/api/v1/parcels/{sscc}/label.pdf",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/batches/bat_none/labels.pdf".into(),
+            template: "/api/v1/batches/{id}/labels.pdf",
+            body: None,
+            allowed: &["admin", "staff"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
             path: "/api/v1/count-tasks".into(),
             template: "/api/v1/count-tasks",
             body: None,

@@ -146,6 +146,8 @@ impl TestDatabase {
             workers: 2,
             warehouse: Default::default(),
             ship_by_hours: Default::default(),
+            label_font: None,
+            label_zpl_font: depot::config::DEFAULT_LABEL_ZPL_FONT.into(),
         }
     }
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     bad_packing_requests_are_refused_and_change_nothing,
     parcels_are_seen_by_staff_their_merchant_and_their_carrier_only,
     two_servers_packing_at_once_give_unique_ssccs_and_one_open_manifest_per_carrier,
+    the_pdf_labels_of_a_packed_batch_scan_as_their_ssccs_in_pick_order,
 );
 
 /// The GS1 check digit (General Specifications §7.9.1), computed here
@@ -572,4 +573,100 @@ async fn two_servers_packing_at_once_give_unique_ssccs_and_one_open_manifest_per
         .collect();
     assert_eq!(per_manifest.len(), 2, "{per_manifest:?}");
     ledger_ok(&app).await;
+}
+
+/// Whether `tool` runs; when not, the test says it skipped (or fails, when
+/// `DEPOT_REQUIRE_LABEL_TOOLS=1`, as `.ci/run` sets).
+fn have(tool: &str) -> bool {
+    let found = std::process::Command::new(tool).arg("-h").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var("DEPOT_REQUIRE_LABEL_TOOLS").as_deref() != Ok("1"),
+            "{tool} not found, and DEPOT_REQUIRE_LABEL_TOOLS=1 requires it"
+        );
+        eprintln!("skipped: {tool} not found");
+    }
+    found
+}
+
+/// What a scanner reads on each page of `pdf` (pdftoppm at 300 dpi, then
+/// zbarimg), in page order.
+fn scan_pdf(pdf: &[u8]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("labels.pdf");
+    std::fs::write(&file, pdf).unwrap();
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "300", "-png"])
+        .arg(&file)
+        .arg(dir.path().join("page"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut pages: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    pages.sort();
+    pages
+        .iter()
+        .map(|page| {
+            let out = std::process::Command::new("zbarimg")
+                .args(["--quiet", "--raw"])
+                .arg(page)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "no barcode on {}", page.display());
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        })
+        .collect()
+}
+
+async fn the_pdf_labels_of_a_packed_batch_scan_as_their_ssccs_in_pick_order(app: TestApp) {
+    let s = live_session(&app).await;
+    floor_locations(&app).await;
+    let staff = s.floor.staff_token.clone();
+    let batches = batched_and_picked(&app, &s).await;
+    let (hot, _, _) = batches
+        .iter()
+        .find(|b| b.1 == "hot_sku" && b.2 == "SF")
+        .unwrap();
+    let packed = app
+        .post(
+            &format!("/api/v1/batches/{hot}/parcels"),
+            &staff,
+            json!({"weight_g": 520}),
+        )
+        .await
+        .ok(201);
+    let ssccs: Vec<String> = packed["parcels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sscc"].as_str().unwrap().to_string())
+        .collect();
+    let stack = app
+        .get(&format!("/api/v1/batches/{hot}/labels.pdf"), &staff)
+        .await;
+    assert_eq!(stack.status, 200);
+    assert_eq!(stack.content_type, "application/pdf");
+    assert!(stack.bytes.starts_with(b"%PDF-"));
+    let one = app
+        .get(
+            &format!("/api/v1/parcels/{}/label.pdf", ssccs[0]),
+            &s.floor.merchant_token,
+        )
+        .await;
+    assert_eq!(one.status, 200);
+    if !(have("pdftoppm") && have("zbarimg")) {
+        return;
+    }
+    // GS1-128 reads as the element string: AI (00), then the 18 digits.
+    let expected: Vec<String> = ssccs.iter().map(|s| format!("00{s}")).collect();
+    assert_eq!(
+        scan_pdf(&stack.bytes),
+        expected,
+        "one page per parcel, in pick order"
+    );
+    assert_eq!(scan_pdf(&one.bytes), vec![expected[0].clone()]);
 }
