@@ -20,6 +20,7 @@ use serde_json::json;
 
 use super::batching::{self, BatchingReport};
 use super::client::Api;
+use super::packing::{self, PackingReport};
 use super::raw::{self, RawCeiling};
 use super::session::{self, Floor, SessionShape};
 use super::stats::{grouped, ms, Percentiles};
@@ -94,6 +95,8 @@ pub struct BurstReport {
     /// The session's shape, in words.
     pub session: String,
     pub batching: BatchingReport,
+    /// The picking and packing step after batching.
+    pub packing: PackingReport,
 }
 
 impl Checks {
@@ -171,6 +174,7 @@ impl BurstReport {
                 self.rejected, self.failed_requests
             ));
         }
+        out.extend(self.packing.failures());
         out
     }
 }
@@ -258,6 +262,14 @@ impl fmt::Display for BurstReport {
         )?;
         writeln!(f, "  shape           {}", self.session)?;
         writeln!(f, "{}", self.batching)?;
+        writeln!(f, "{}", self.packing)?;
+        let raw = self.raw.rows_per_second();
+        writeln!(
+            f,
+            "  packing ratio   order packing parcels/s ÷ raw rows/s = {:.3}; batch packing {:.3}",
+            self.packing.single_rate() / raw.max(1e-9),
+            self.packing.batch_rate() / raw.max(1e-9)
+        )?;
         let failures = self.failures();
         if failures.is_empty() {
             write!(f, "  result          OK: nothing oversold, nothing lost")
@@ -431,8 +443,6 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         actix_web::rt::time::sleep(Duration::from_millis(250)).await;
     });
     let elapsed = started.elapsed();
-    drop(api);
-    server.stop();
 
     let mut tally = std::mem::take(&mut *tally.borrow_mut());
     if let Some(e) = &tally.first_error {
@@ -443,6 +453,19 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         let checks = check(&mut conn)?;
         (checks, batching::measure(&mut conn)?)
     };
+    // Then the session really leaves: batched, picked and packed through the API.
+    let mut packing = actix_web::rt::System::new().block_on(packing::run(
+        &api,
+        &admin,
+        &floor.staff_token,
+        client_count,
+    ))?;
+    drop(api);
+    server.stop();
+    {
+        let mut conn = server.pool.get().map_err(|e| e.to_string())?;
+        packing::check(&mut conn, &mut packing)?;
+    }
     let latency = Percentiles::of(&mut tally.latencies);
     Ok(BurstReport {
         setting,
@@ -467,6 +490,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         raw,
         session: shape.describe(),
         batching,
+        packing,
     })
 }
 
@@ -476,7 +500,7 @@ struct Count {
     n: i64,
 }
 
-fn count(conn: &mut AnyConnection, sql: &str) -> Result<i64, String> {
+pub(super) fn count(conn: &mut AnyConnection, sql: &str) -> Result<i64, String> {
     diesel::sql_query(sql)
         .get_result::<Count>(conn)
         .map(|c| c.n)
