@@ -222,18 +222,18 @@ pub fn pick(
             .select(batch_orders::order_id)
             .order(batch_orders::order_id.asc())
             .load(c)?;
-        if !shorts.is_empty() {
-            // A short pick re-reserves and releases: the SKUs of the batch's
-            // orders first, in id order, before any stock row (the lock
-            // order of services::reservations).
-            let skus: Vec<String> = order_lines::table
-                .filter(order_lines::order_id.eq_any(&order_ids))
-                .select(order_lines::sku_id)
-                .distinct()
-                .order(order_lines::sku_id.asc())
-                .load(c)?;
-            backend::lock_skus(c, &skus, SkuLock::Exclusive)?;
-        }
+        // The SKUs of the batch's orders first, in id order, before any
+        // stock row (the lock order of services::reservations): a short pick
+        // re-reserves and releases, and two pickers of one SKU's bins would
+        // otherwise take its bin and packing rows in opposite orders
+        // (PostgreSQL found that deadlock under `depot bench burst`).
+        let skus: Vec<String> = order_lines::table
+            .filter(order_lines::order_id.eq_any(&order_ids))
+            .select(order_lines::sku_id)
+            .distinct()
+            .order(order_lines::sku_id.asc())
+            .load(c)?;
+        backend::lock_skus(c, &skus, SkuLock::Exclusive)?;
         // One lock order for every picker: lot, then bin.
         todo.sort_by(|a, b| (&a.0 .1, &a.0 .2).cmp(&(&b.0 .1, &b.0 .2)));
         for (line, qty) in todo {
