@@ -1007,25 +1007,42 @@ type ParcelRow = (
     chrono::NaiveDateTime,
 );
 
+/// The columns of a [`ParcelRow`], in its order.
+type ParcelColumns = (
+    parcels::id,
+    parcels::sscc,
+    parcels::company_prefix_len,
+    parcels::order_id,
+    parcels::merchant_id,
+    parcels::carrier_id,
+    parcels::manifest_id,
+    parcels::batch_id,
+    parcels::tracking_no,
+    parcels::weight_g,
+    parcels::status,
+    parcels::created_at,
+);
+const PARCEL_COLUMNS: ParcelColumns = (
+    parcels::id,
+    parcels::sscc,
+    parcels::company_prefix_len,
+    parcels::order_id,
+    parcels::merchant_id,
+    parcels::carrier_id,
+    parcels::manifest_id,
+    parcels::batch_id,
+    parcels::tracking_no,
+    parcels::weight_g,
+    parcels::status,
+    parcels::created_at,
+);
+
 /// A parcel the caller may see (staff; the merchant of its order; its
 /// carrier), by SSCC; anything else is a 404.
 fn parcel_row(c: &mut AnyConnection, who: &Principal, sscc: &str) -> Result<ParcelRow, AppError> {
     let row: Option<ParcelRow> = parcels::table
         .filter(parcels::sscc.eq(sscc))
-        .select((
-            parcels::id,
-            parcels::sscc,
-            parcels::company_prefix_len,
-            parcels::order_id,
-            parcels::merchant_id,
-            parcels::carrier_id,
-            parcels::manifest_id,
-            parcels::batch_id,
-            parcels::tracking_no,
-            parcels::weight_g,
-            parcels::status,
-            parcels::created_at,
-        ))
+        .select(PARCEL_COLUMNS)
         .first(c)
         .optional()?;
     match row {
@@ -1168,20 +1185,7 @@ pub fn batch_labels(
         rows.extend(
             parcels::table
                 .filter(parcels::order_id.eq_any(chunk))
-                .select((
-                    parcels::id,
-                    parcels::sscc,
-                    parcels::company_prefix_len,
-                    parcels::order_id,
-                    parcels::merchant_id,
-                    parcels::carrier_id,
-                    parcels::manifest_id,
-                    parcels::batch_id,
-                    parcels::tracking_no,
-                    parcels::weight_g,
-                    parcels::status,
-                    parcels::created_at,
-                ))
+                .select(PARCEL_COLUMNS)
                 .load::<ParcelRow>(c)?,
         );
     }
