@@ -223,7 +223,7 @@ enum LocationCommand {
     Create(LocationArgs),
     /// List locations, optionally of one kind.
     List {
-        /// receiving, quarantine, storage, packing or dispatch.
+        /// receiving, quarantine, storage, packing, dispatch or returns.
         #[arg(long)]
         kind: Option<String>,
     },
@@ -234,7 +234,7 @@ struct LocationArgs {
     /// A location code, e.g. C-01 (the rules of POST /api/v1/locations).
     #[arg(long)]
     code: String,
-    /// receiving, quarantine, storage, packing or dispatch.
+    /// receiving, quarantine, storage, packing, dispatch or returns.
     #[arg(long)]
     kind: String,
     #[arg(long)]

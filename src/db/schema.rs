@@ -109,6 +109,8 @@ diesel::table! {
         progress -> Text,
         closed_at -> Nullable<Timestamp>,
         closed_by -> Nullable<Text>,
+        handed_over_at -> Nullable<Timestamp>,
+        handed_over_by -> Nullable<Text>,
     }
 }
 

@@ -171,7 +171,7 @@ pub async fn get_sku(
 #[serde(deny_unknown_fields)]
 pub struct CreateLocation {
     pub code: String,
-    /// receiving, quarantine, storage, packing or dispatch.
+    /// receiving, quarantine, storage, packing, dispatch or returns.
     pub kind: String,
     pub zone: Option<String>,
     /// Order in which pickers pass it (default 0).
@@ -236,7 +236,7 @@ pub async fn create_location(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LocationQuery {
-    /// receiving, quarantine, storage, packing or dispatch.
+    /// receiving, quarantine, storage, packing, dispatch or returns.
     pub kind: Option<String>,
 }
 

@@ -208,7 +208,7 @@ pub fn skus_by_code(
 pub struct Location {
     pub id: String,
     pub code: String,
-    /// receiving, quarantine, storage, packing or dispatch.
+    /// receiving, quarantine, storage, packing, dispatch or returns.
     pub kind: String,
     pub zone: Option<String>,
     /// Order in which a picker walks past it.
@@ -228,7 +228,14 @@ pub struct Location {
     pub is_default: bool,
 }
 
-pub const LOCATION_KINDS: [&str; 5] = ["receiving", "quarantine", "storage", "packing", "dispatch"];
+pub const LOCATION_KINDS: [&str; 6] = [
+    "receiving",
+    "quarantine",
+    "storage",
+    "packing",
+    "dispatch",
+    "returns",
+];
 
 pub struct NewLocation {
     pub code: String,

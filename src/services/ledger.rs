@@ -25,6 +25,11 @@ pub enum MovementKind {
     Release,
     /// Packing location → dispatch location, into a parcel.
     Pack,
+    /// Dispatch location → packing location: a parcel taken off its
+    /// manifest, its units back for re-packing.
+    Unpack,
+    /// Returned units made sellable again (a return inspection).
+    Restock,
 }
 
 impl MovementKind {
@@ -41,6 +46,8 @@ impl MovementKind {
             MovementKind::Hold => "hold",
             MovementKind::Release => "release",
             MovementKind::Pack => "pack",
+            MovementKind::Unpack => "unpack",
+            MovementKind::Restock => "restock",
         }
     }
 }
