@@ -156,7 +156,11 @@ pub fn order_parcels(c: &mut AnyConnection, order_id: &str) -> Result<Vec<OrderP
     let history: Vec<(String, String, NaiveDateTime)> = parcel_statuses::table
         .filter(parcel_statuses::parcel_id.eq_any(&ids))
         .order((parcel_statuses::parcel_id.asc(), parcel_statuses::seq.asc()))
-        .select((parcel_statuses::parcel_id, parcel_statuses::status, parcel_statuses::at))
+        .select((
+            parcel_statuses::parcel_id,
+            parcel_statuses::status,
+            parcel_statuses::at,
+        ))
         .load(c)?;
     let mut by_parcel: HashMap<String, Vec<packing::StatusEntry>> = HashMap::new();
     for (id, status, at) in history {
@@ -167,14 +171,16 @@ pub fn order_parcels(c: &mut AnyConnection, order_id: &str) -> Result<Vec<OrderP
     }
     Ok(rows
         .into_iter()
-        .map(|(id, sscc, status, carrier_code, tracking_no, manifest_id)| OrderParcel {
-            status_history: by_parcel.remove(&id).unwrap_or_default(),
-            sscc,
-            status,
-            carrier_code,
-            tracking_no,
-            manifest_id,
-        })
+        .map(
+            |(id, sscc, status, carrier_code, tracking_no, manifest_id)| OrderParcel {
+                status_history: by_parcel.remove(&id).unwrap_or_default(),
+                sscc,
+                status,
+                carrier_code,
+                tracking_no,
+                manifest_id,
+            },
+        )
         .collect())
 }
 

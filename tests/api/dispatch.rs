@@ -350,12 +350,19 @@ async fn two_carriers_manifests_are_closed_pulled_handed_over_and_tracked(app: T
     assert_eq!(order_status(&app, &scanned[0].0), "delivered");
     // The merchant's order shows its parcel and the history.
     let o = app
-        .get(&format!("/api/v1/orders/{}", scanned[0].0), &d.s.floor.merchant_token)
+        .get(
+            &format!("/api/v1/orders/{}", scanned[0].0),
+            &d.s.floor.merchant_token,
+        )
         .await
         .ok(200);
     assert_eq!(o["status"], "delivered", "{o}");
     assert_eq!(o["parcels"][0]["sscc"], delivered.as_str(), "{o}");
-    assert_eq!(o["parcels"][0]["status_history"].as_array().unwrap().len(), 4, "{o}");
+    assert_eq!(
+        o["parcels"][0]["status_history"].as_array().unwrap().len(),
+        4,
+        "{o}"
+    );
     // Nothing follows delivery.
     app.post(
         &status(delivered),
