@@ -22,3 +22,4 @@ pub mod switching;
 pub mod text;
 pub mod time;
 pub mod trace;
+pub mod webhooks;

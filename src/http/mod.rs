@@ -26,6 +26,7 @@ pub mod sampling;
 pub mod storage;
 pub mod templates;
 pub mod tokens;
+pub mod webhooks;
 pub mod wire;
 
 use actix_web::body::MessageBody;
@@ -170,7 +171,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(parcels::label_zpl)
                 .service(parcels::label_pdf)
                 .service(parcels::batch_labels_pdf)
-                .service(batches::count_tasks),
+                .service(batches::count_tasks)
+                .service(webhooks::create)
+                .service(webhooks::list)
+                .service(webhooks::deliveries)
+                .service(webhooks::remove),
         );
 }
 
@@ -195,6 +200,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "orders", description = "Orders from live sessions: bulk idempotent ingest, reservation, backorders, cancel"),
         (name = "batching", description = "Pick batches (waves) of reserved orders: hot_sku, identical, cluster; walk-ordered pick lists"),
         (name = "packing", description = "Parcels with GS1 SSCCs on their carrier's open manifest; GS1-128 labels in ZPL and PDF"),
+        (name = "webhooks", description = "Merchants' webhooks: signed POSTs of order and parcel events from an outbox, retried with backoff; the deliveries"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )

@@ -148,6 +148,7 @@ impl TestDatabase {
             ship_by_hours: Default::default(),
             label_font: None,
             label_zpl_font: depot::config::DEFAULT_LABEL_ZPL_FONT.into(),
+            webhooks: Default::default(),
         }
     }
 }
