@@ -27,3 +27,4 @@ mod storage;
 mod switching;
 mod templates;
 mod tour;
+mod webhooks;
