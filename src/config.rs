@@ -531,7 +531,10 @@ mod tests {
             ("DEPOT_WEBHOOK_MAX_ATTEMPTS", "3"),
             ("DEPOT_WEBHOOK_BACKOFF_MS", "50"),
             ("DEPOT_WEBHOOK_TIMEOUT_MS", "2000"),
-            ("DEPOT_WEBHOOK_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"),
+            (
+                "DEPOT_WEBHOOK_CA_FILE",
+                "/etc/ssl/certs/ca-certificates.crt",
+            ),
         ])
         .unwrap();
         assert_eq!(c.webhooks.poll, None);
@@ -540,7 +543,10 @@ mod tests {
         assert_eq!(c.webhooks.timeout, Duration::from_secs(2));
         assert!(c.webhooks.ca_file.is_some());
         assert_eq!(
-            config(&[("DEPOT_WEBHOOK_CA_FILE", "auto")]).unwrap().webhooks.ca_file,
+            config(&[("DEPOT_WEBHOOK_CA_FILE", "auto")])
+                .unwrap()
+                .webhooks
+                .ca_file,
             None
         );
         for (var, bad) in [

@@ -108,7 +108,10 @@ impl WebhookUrl {
             return Err("must not contain spaces or control characters".into());
         }
         if !url.is_ascii() {
-            return Err("must be ASCII: percent-encode other characters and write the host in punycode".into());
+            return Err(
+                "must be ASCII: percent-encode other characters and write the host in punycode"
+                    .into(),
+            );
         }
         if url.contains('#') {
             return Err("must not have a fragment (#…)".into());
@@ -161,7 +164,9 @@ impl WebhookUrl {
                 // URL standard's "ends in a number" check has it).
                 let last = host.rsplit('.').next().unwrap_or_default();
                 let numeric = !last.is_empty() && last.chars().all(|c| c.is_ascii_digit())
-                    || last.strip_prefix("0x").is_some_and(|h| h.chars().all(|c| c.is_ascii_hexdigit()));
+                    || last
+                        .strip_prefix("0x")
+                        .is_some_and(|h| h.chars().all(|c| c.is_ascii_hexdigit()));
                 if numeric {
                     return Err("must write an IPv4 address as four decimal numbers".into());
                 }
@@ -234,12 +239,7 @@ fn classify_v6(ip: Ipv6Addr) -> IpClass {
     }
     let s = ip.segments();
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        let v4 = Ipv4Addr::new(
-            (s[6] >> 8) as u8,
-            s[6] as u8,
-            (s[7] >> 8) as u8,
-            s[7] as u8,
-        );
+        let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
         return classify_v4(v4);
     }
     match s[0] {
@@ -388,7 +388,10 @@ mod tests {
         assert!(u.contains("percent-encode"), "{u}");
         assert!(WebhookUrl::parse("https://cafe.be/%E8%9C%82").is_ok());
         let u = WebhookUrl::parse("https://hooks.example.com/depot?shop=1").unwrap();
-        assert_eq!((u.scheme, u.port, u.host_kind), (Scheme::Https, 443, HostKind::Name));
+        assert_eq!(
+            (u.scheme, u.port, u.host_kind),
+            (Scheme::Https, 443, HostKind::Name)
+        );
         assert_eq!(u.host, "hooks.example.com");
         let u = WebhookUrl::parse("https://8.8.8.8:8443/x").unwrap();
         assert_eq!((u.port, u.host_kind), (8443, HostKind::PublicIp));
@@ -445,8 +448,7 @@ mod tests {
         ] {
             assert!(WebhookUrl::parse(bad).is_err(), "{bad} was accepted");
         }
-        assert!(WebhookUrl::parse(&format!("https://a.example/{}", "x".repeat(MAX_URL)))
-            .is_err());
+        assert!(WebhookUrl::parse(&format!("https://a.example/{}", "x".repeat(MAX_URL))).is_err());
     }
 
     #[test]

@@ -481,8 +481,11 @@ pub fn record(
                     let error: String = error.chars().take(MAX_ERROR).collect();
                     diesel::update(target)
                         .set((
-                            webhook_deliveries::status
-                                .eq(if give_up { "failed" } else { "pending" }),
+                            webhook_deliveries::status.eq(if give_up {
+                                "failed"
+                            } else {
+                                "pending"
+                            }),
                             webhook_deliveries::last_status.eq(status.map(i32::from)),
                             webhook_deliveries::last_error.eq(Some(error)),
                             webhook_deliveries::next_attempt_at.eq(next),

@@ -583,7 +583,9 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             method: "POST",
             path: "/api/v1/webhooks".into(),
             template: "/api/v1/webhooks",
-            body: Some(json!({"url": "https://hooks.example.com/depot", "secret": "蜂蜜小铺-webhook-secret", "merchant_id": f.merchant_id})),
+            body: Some(
+                json!({"url": "https://hooks.example.com/depot", "secret": "蜂蜜小铺-webhook-secret", "merchant_id": f.merchant_id}),
+            ),
             allowed: &["admin", "staff", "merchant"],
             success: 201,
         },

@@ -58,7 +58,10 @@ pub(crate) async fn floor_locations(app: &TestApp) {
 
 /// Builds the session's batches and picks every line in full: (batch id,
 /// strategy, carrier code) of each.
-pub(crate) async fn batched_and_picked(app: &TestApp, s: &Session) -> Vec<(String, String, String)> {
+pub(crate) async fn batched_and_picked(
+    app: &TestApp,
+    s: &Session,
+) -> Vec<(String, String, String)> {
     let staff = &s.floor.staff_token;
     let built = app.post("/api/v1/batches", staff, json!({})).await.ok(201);
     let mut out = Vec::new();

@@ -10,9 +10,15 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use openssl::asn1::Asn1Time;
+use openssl::bn::BigNum;
 use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
+use openssl::pkey::{PKey, Private};
+use openssl::rsa::Rsa;
 use openssl::sign::Signer;
+use openssl::ssl::{SslAcceptor, SslMethod};
+use openssl::x509::extension::SubjectAlternativeName;
+use openssl::x509::{X509NameBuilder, X509};
 use serde_json::{json, Value};
 
 use depot::config::Config;
@@ -28,6 +34,10 @@ on_both_backends!(config = fast_webhooks;
     a_delivery_that_keeps_failing_is_failed_after_its_attempts,
     private_and_malformed_urls_are_refused_and_nothing_is_stored,
     another_merchants_webhooks_and_deliveries_are_not_found,
+);
+
+on_both_backends!(config = trusting_test_ca;
+    https_receivers_are_verified_against_the_configured_ca_file,
 );
 
 on_both_backends!(config = patient_webhooks;
@@ -47,6 +57,63 @@ fn patient_webhooks(config: &mut Config) {
     fast_webhooks(config);
     config.webhooks.max_attempts = 60;
     config.webhooks.backoff = Duration::from_millis(20);
+}
+
+/// A fast sender that trusts only [`test_certificate`] (`DEPOT_WEBHOOK_CA_FILE`).
+fn trusting_test_ca(config: &mut Config) {
+    fast_webhooks(config);
+    config.webhooks.ca_file = Some(trusted_certificate().2.clone());
+}
+
+/// A self-signed certificate for 127.0.0.1 and localhost: (key, certificate).
+fn test_certificate() -> (PKey<Private>, X509) {
+    let key = PKey::from_rsa(Rsa::generate(2048).unwrap()).unwrap();
+    let mut name = X509NameBuilder::new().unwrap();
+    name.append_entry_by_text("CN", "depot webhook test receiver")
+        .unwrap();
+    let name = name.build();
+    let mut cert = X509::builder().unwrap();
+    cert.set_version(2).unwrap();
+    let serial = BigNum::from_u32(rand::random::<u32>()).unwrap();
+    cert.set_serial_number(&serial.to_asn1_integer().unwrap())
+        .unwrap();
+    cert.set_subject_name(&name).unwrap();
+    cert.set_issuer_name(&name).unwrap();
+    cert.set_pubkey(&key).unwrap();
+    cert.set_not_before(&Asn1Time::days_from_now(0).unwrap())
+        .unwrap();
+    cert.set_not_after(&Asn1Time::days_from_now(2).unwrap())
+        .unwrap();
+    let san = SubjectAlternativeName::new()
+        .ip("127.0.0.1")
+        .dns("localhost")
+        .build(&cert.x509v3_context(None, None))
+        .unwrap();
+    cert.append_extension(san).unwrap();
+    cert.sign(&key, MessageDigest::sha256()).unwrap();
+    (key, cert.build())
+}
+
+/// The certificate depot is configured to trust, once per test process:
+/// (key, certificate, its PEM file).
+fn trusted_certificate() -> &'static (PKey<Private>, X509, std::path::PathBuf) {
+    static TRUSTED: std::sync::OnceLock<(PKey<Private>, X509, std::path::PathBuf)> =
+        std::sync::OnceLock::new();
+    TRUSTED.get_or_init(|| {
+        let (key, cert) = test_certificate();
+        let dir = tempfile::tempdir().unwrap().keep();
+        let path = dir.join("test-ca.pem");
+        std::fs::write(&path, cert.to_pem().unwrap()).unwrap();
+        (key, cert, path)
+    })
+}
+
+fn acceptor(key: &PKey<Private>, cert: &X509) -> SslAcceptor {
+    let mut tls = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).unwrap();
+    tls.set_private_key(key).unwrap();
+    tls.set_certificate(cert).unwrap();
+    tls.check_private_key().unwrap();
+    tls.build()
 }
 
 const SECRET: &str = "蜂蜜小铺-webhook-secret-2026";
@@ -75,16 +142,47 @@ struct Receiver {
 
 impl Receiver {
     fn start(answer: fn(usize) -> u16) -> Receiver {
-        Receiver::on(TcpListener::bind("127.0.0.1:0").expect("a free port"), answer)
+        Receiver::on(
+            TcpListener::bind("127.0.0.1:0").expect("a free port"),
+            answer,
+        )
     }
 
     fn on(listener: TcpListener, answer: fn(usize) -> u16) -> Receiver {
+        Receiver::serving(listener, None, answer)
+    }
+
+    /// An https receiver presenting `tls`'s certificate.
+    fn tls(tls: SslAcceptor, answer: fn(usize) -> u16) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+        Receiver::serving(listener, Some(tls), answer)
+    }
+
+    fn serving(
+        listener: TcpListener,
+        tls: Option<SslAcceptor>,
+        answer: fn(usize) -> u16,
+    ) -> Receiver {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::<Received>::new()));
         let log = received.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
+                let Ok(stream) = stream else { continue };
+                if stream
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .is_err()
+                {
+                    continue;
+                }
+                let mut stream: Box<dyn ReadWrite> = match &tls {
+                    None => Box::new(stream),
+                    Some(tls) => match tls.accept(stream) {
+                        Ok(stream) => Box::new(stream),
+                        // depot refused the certificate, as it must.
+                        Err(_) => continue,
+                    },
+                };
                 let Some(request) = read_request(&mut stream) else {
                     continue;
                 };
@@ -133,8 +231,10 @@ impl Receiver {
     }
 }
 
-fn read_request(stream: &mut std::net::TcpStream) -> Option<Received> {
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+fn read_request(stream: &mut impl Read) -> Option<Received> {
     let mut data = Vec::new();
     let mut buf = [0u8; 8192];
     let head_end = loop {
@@ -217,10 +317,17 @@ async fn register(app: &TestApp, token: &str, url: &str) -> Value {
 
 /// Packs every order of the live session (cluster batches order by order,
 /// the others a batch at once): the order ids packed.
-async fn pack_everything(app: &TestApp, staff: &str, batches: &[(String, String, String)]) -> Vec<String> {
+async fn pack_everything(
+    app: &TestApp,
+    staff: &str,
+    batches: &[(String, String, String)],
+) -> Vec<String> {
     let mut packed = Vec::new();
     for (id, strategy, _) in batches {
-        let batch = app.get(&format!("/api/v1/batches/{id}"), staff).await.ok(200);
+        let batch = app
+            .get(&format!("/api/v1/batches/{id}"), staff)
+            .await
+            .ok(200);
         let orders: Vec<String> = batch["orders"]
             .as_array()
             .unwrap()
@@ -252,9 +359,16 @@ async fn pack_everything(app: &TestApp, staff: &str, batches: &[(String, String,
 }
 
 /// The first order of the first batch, packed whole: its id.
-async fn pack_one_order(app: &TestApp, staff: &str, batches: &[(String, String, String)]) -> String {
+async fn pack_one_order(
+    app: &TestApp,
+    staff: &str,
+    batches: &[(String, String, String)],
+) -> String {
     let (id, _, _) = &batches[0];
-    let batch = app.get(&format!("/api/v1/batches/{id}"), staff).await.ok(200);
+    let batch = app
+        .get(&format!("/api/v1/batches/{id}"), staff)
+        .await
+        .ok(200);
     let order = batch["orders"][0].as_str().unwrap().to_string();
     app.post(
         &format!("/api/v1/orders/{order}/parcels"),
@@ -297,7 +411,11 @@ async fn packed_parcels_reach_the_merchants_webhook_signed(app: TestApp) {
     let got = receiver.wait_for(parcels + orders.len()).await;
     actix_web::rt::time::sleep(Duration::from_millis(300)).await;
     let got_after = receiver.received();
-    assert_eq!(got_after.len(), got.len(), "nothing is sent twice: {got_after:?}");
+    assert_eq!(
+        got_after.len(),
+        got.len(),
+        "nothing is sent twice: {got_after:?}"
+    );
     let mut events: HashMap<String, Vec<Value>> = HashMap::new();
     for r in &got {
         assert_eq!(r.path, "/hooks/depot");
@@ -327,7 +445,10 @@ async fn packed_parcels_reach_the_merchants_webhook_signed(app: TestApp) {
     // The parcel events name the parcels depot made.
     for data in parcel_events {
         let sscc = data["sscc"].as_str().unwrap();
-        let parcel = app.get(&format!("/api/v1/parcels/{sscc}"), merchant).await.ok(200);
+        let parcel = app
+            .get(&format!("/api/v1/parcels/{sscc}"), merchant)
+            .await
+            .ok(200);
         assert_eq!(parcel["order_id"], data["order_id"], "{data}");
         assert_eq!(parcel["tracking_no"], data["tracking_no"]);
         assert_eq!(parcel["manifest_id"], data["manifest_id"]);
@@ -336,7 +457,10 @@ async fn packed_parcels_reach_the_merchants_webhook_signed(app: TestApp) {
 
     // The merchant sees them delivered, each at its first attempt.
     let list = app
-        .get("/api/v1/webhooks/deliveries?status=delivered&limit=500", merchant)
+        .get(
+            "/api/v1/webhooks/deliveries?status=delivered&limit=500",
+            merchant,
+        )
         .await
         .ok(200);
     let items = list["items"].as_array().unwrap();
@@ -357,7 +481,10 @@ async fn packed_parcels_reach_the_merchants_webhook_signed(app: TestApp) {
     assert!(a > b, "newest first: {first}");
     let cursor = first["next_cursor"].as_str().unwrap();
     let next = app
-        .get(&format!("/api/v1/webhooks/deliveries?limit=2&cursor={cursor}"), merchant)
+        .get(
+            &format!("/api/v1/webhooks/deliveries?limit=2&cursor={cursor}"),
+            merchant,
+        )
         .await
         .ok(200);
     assert!(next["items"][0]["id"].as_str().unwrap() < b, "{next}");
@@ -392,11 +519,17 @@ async fn a_receiver_that_fails_first_gets_the_same_delivery_again(app: TestApp) 
         assert_eq!(tries[0].body, tries[1].body);
         assert!(tries.iter().all(|r| signature_is_valid(r, SECRET)));
     }
-    let order_event = got.iter().find(|r| r.json()["event"] == "order.packed").unwrap();
+    let order_event = got
+        .iter()
+        .find(|r| r.json()["event"] == "order.packed")
+        .unwrap();
     assert_eq!(order_event.json()["data"]["order_id"], order.as_str());
 
     wait_until(|| deliveries_of(&app, "delivered") == 2).await;
-    let list = app.get("/api/v1/webhooks/deliveries", merchant).await.ok(200);
+    let list = app
+        .get("/api/v1/webhooks/deliveries", merchant)
+        .await
+        .ok(200);
     for d in list["items"].as_array().unwrap() {
         assert_eq!(d["status"], "delivered", "{d}");
         assert_eq!(d["attempts"], 2, "{d}");
@@ -534,7 +667,12 @@ async fn another_merchants_webhooks_and_deliveries_are_not_found(app: TestApp) {
     let deliveries = app.get("/api/v1/webhooks/deliveries", &mine).await.ok(200);
     assert_eq!(deliveries["items"], json!([]));
     let gone = app
-        .call("DELETE", &format!("/api/v1/webhooks/{id}"), Some(&mine), None)
+        .call(
+            "DELETE",
+            &format!("/api/v1/webhooks/{id}"),
+            Some(&mine),
+            None,
+        )
         .await
         .problem(404);
     let missing = app
@@ -554,18 +692,34 @@ async fn another_merchants_webhooks_and_deliveries_are_not_found(app: TestApp) {
     // Carriers have no webhooks.
     app.get("/api/v1/webhooks", &carrier).await.problem(403);
     // Staff see every merchant's.
-    let all = app.get("/api/v1/webhooks/deliveries", &s.floor.staff_token).await.ok(200);
+    let all = app
+        .get("/api/v1/webhooks/deliveries", &s.floor.staff_token)
+        .await
+        .ok(200);
     assert_eq!(all["items"].as_array().unwrap().len(), 2, "{all}");
 
     // Its owner deletes it: nothing more is queued for it.
     let reply = app
-        .call("DELETE", &format!("/api/v1/webhooks/{id}"), Some(theirs), None)
+        .call(
+            "DELETE",
+            &format!("/api/v1/webhooks/{id}"),
+            Some(theirs),
+            None,
+        )
         .await;
     assert_eq!(reply.status, 204, "{}", reply.text);
-    app.call("DELETE", &format!("/api/v1/webhooks/{id}"), Some(theirs), None)
-        .await
-        .problem(404);
-    assert_eq!(app.get("/api/v1/webhooks", theirs).await.ok(200)["items"], json!([]));
+    app.call(
+        "DELETE",
+        &format!("/api/v1/webhooks/{id}"),
+        Some(theirs),
+        None,
+    )
+    .await
+    .problem(404);
+    assert_eq!(
+        app.get("/api/v1/webhooks", theirs).await.ok(200)["items"],
+        json!([])
+    );
     pack_one_order_of_batch(&app, &s.floor.staff_token, &batches).await;
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM webhook_deliveries"), 2);
 }
@@ -573,10 +727,16 @@ async fn another_merchants_webhooks_and_deliveries_are_not_found(app: TestApp) {
 /// Packs the first still-picked order of the batches.
 async fn pack_one_order_of_batch(app: &TestApp, staff: &str, batches: &[(String, String, String)]) {
     for (id, _, _) in batches {
-        let batch = app.get(&format!("/api/v1/batches/{id}"), staff).await.ok(200);
+        let batch = app
+            .get(&format!("/api/v1/batches/{id}"), staff)
+            .await
+            .ok(200);
         for order in batch["orders"].as_array().unwrap() {
             let order = order.as_str().unwrap();
-            let status = app.get(&format!("/api/v1/orders/{order}"), staff).await.ok(200);
+            let status = app
+                .get(&format!("/api/v1/orders/{order}"), staff)
+                .await
+                .ok(200);
             if status["status"] == "picked" {
                 app.post(
                     &format!("/api/v1/orders/{order}/parcels"),
@@ -601,7 +761,12 @@ async fn deliveries_queued_while_the_receiver_is_down_arrive_after_a_restart(mut
     let s = live_session(&app).await;
     floor_locations(&app).await;
     let merchant = s.floor.merchant_token.clone();
-    register(&app, &merchant, &format!("http://127.0.0.1:{port}/hooks/depot")).await;
+    register(
+        &app,
+        &merchant,
+        &format!("http://127.0.0.1:{port}/hooks/depot"),
+    )
+    .await;
     let batches = batched_and_picked(&app, &s).await;
     pack_one_order(&app, &s.floor.staff_token, &batches).await;
 
@@ -622,7 +787,11 @@ async fn deliveries_queued_while_the_receiver_is_down_arrive_after_a_restart(mut
         |_| 200,
     );
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-    assert!(receiver.received().is_empty(), "a stopped depot sent: {:?}", receiver.received());
+    assert!(
+        receiver.received().is_empty(),
+        "a stopped depot sent: {:?}",
+        receiver.received()
+    );
     assert_eq!(deliveries_of(&app, "pending"), 2);
 
     // A new depot on the same database sends them.
@@ -638,6 +807,52 @@ async fn deliveries_queued_while_the_receiver_is_down_arrive_after_a_restart(mut
     events.sort();
     assert_eq!(events, ["order.packed", "parcel.packed"]);
     wait_until(|| deliveries_of(&app, "delivered") == 2).await;
+}
+
+async fn https_receivers_are_verified_against_the_configured_ca_file(app: TestApp) {
+    let (key, cert, _) = trusted_certificate();
+    let trusted = Receiver::tls(acceptor(key, cert), |_| 200);
+    let (other_key, other_cert) = test_certificate();
+    let untrusted = Receiver::tls(acceptor(&other_key, &other_cert), |_| 200);
+    let s = live_session(&app).await;
+    floor_locations(&app).await;
+    let merchant = &s.floor.merchant_token;
+    let good = register(
+        &app,
+        merchant,
+        &format!("https://127.0.0.1:{}/hooks/depot", trusted.port),
+    )
+    .await;
+    let bad = register(
+        &app,
+        merchant,
+        &format!("https://127.0.0.1:{}/hooks/depot", untrusted.port),
+    )
+    .await;
+    let batches = batched_and_picked(&app, &s).await;
+    pack_one_order(&app, &s.floor.staff_token, &batches).await;
+
+    // Over TLS, signed, to the receiver whose certificate the CA file holds.
+    let got = trusted.wait_for(2).await;
+    assert!(got.iter().all(|r| signature_is_valid(r, SECRET)), "{got:?}");
+    // Never to one whose certificate it does not: failed after the attempts.
+    wait_until(|| deliveries_of(&app, "failed") == 2).await;
+    assert!(untrusted.received().is_empty());
+    let list = app
+        .get("/api/v1/webhooks/deliveries?limit=10", merchant)
+        .await
+        .ok(200);
+    for d in list["items"].as_array().unwrap() {
+        if d["webhook_id"] == good["id"] {
+            assert_eq!(d["status"], "delivered", "{d}");
+        } else {
+            assert_eq!(d["webhook_id"], bad["id"], "{d}");
+            assert_eq!(d["status"], "failed", "{d}");
+            assert!(d["last_status"].is_null(), "no answer was read: {d}");
+            let error = d["last_error"].as_str().unwrap();
+            assert!(error.contains("certificate verify failed"), "{error}");
+        }
+    }
 }
 
 /// Waits until `done` holds (at most 20 s).

@@ -281,7 +281,13 @@ impl Worker {
                 });
             }
         }
-        Ok(SocketAddr::new(addresses[0], port))
+        // One address is connected to: an IPv4 one when there is one (a
+        // receiver on `localhost` mostly listens on 127.0.0.1).
+        let chosen = addresses
+            .iter()
+            .find(|ip| ip.is_ipv4())
+            .unwrap_or(&addresses[0]);
+        Ok(SocketAddr::new(*chosen, port))
     }
 }
 
