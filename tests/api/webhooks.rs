@@ -1,8 +1,9 @@
 //! Webhooks: a merchant registers a URL and a secret; packing queues signed
 //! deliveries in its own transaction; the background sender POSTs them to a
 //! receiver listening on 127.0.0.1, retries with backoff, gives up after
-//! its attempts, and sends what was queued before a restart once a new
-//! server runs on the same database.
+//! its attempts, sends each delivery once with two instances polling, and
+//! sends what was queued before a restart once a new server runs on the
+//! same database.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -40,6 +41,10 @@ on_both_backends!(config = trusting_test_ca;
     https_receivers_are_verified_against_the_configured_ca_file,
 );
 
+on_both_backends!(config = sender_off;
+    an_instance_with_its_sender_off_queues_and_another_one_sends,
+);
+
 on_both_backends!(config = patient_webhooks;
     deliveries_queued_while_the_receiver_is_down_arrive_after_a_restart,
 );
@@ -57,6 +62,12 @@ fn patient_webhooks(config: &mut Config) {
     fast_webhooks(config);
     config.webhooks.max_attempts = 60;
     config.webhooks.backoff = Duration::from_millis(20);
+}
+
+/// `DEPOT_WEBHOOK_POLL_MS=0`: an instance that sends nothing itself.
+fn sender_off(config: &mut Config) {
+    fast_webhooks(config);
+    config.webhooks.poll = None;
 }
 
 /// A fast sender that trusts only [`test_certificate`] (`DEPOT_WEBHOOK_CA_FILE`).
@@ -402,6 +413,9 @@ async fn packed_parcels_reach_the_merchants_webhook_signed(app: TestApp) {
     assert!(!listed.to_string().contains(SECRET), "{listed}");
     let merchant_id = webhook["merchant_id"].as_str().unwrap().to_string();
 
+    // A second depot instance on the same database, its sender polling
+    // too: each delivery is still sent once.
+    let _second = app.second_server_with(fast_webhooks);
     let batches = batched_and_picked(&app, &s).await;
     let orders = pack_everything(&app, &staff, &batches).await;
     let parcels = app.count("SELECT COUNT(*) AS n FROM parcels") as usize;
@@ -853,6 +867,29 @@ async fn https_receivers_are_verified_against_the_configured_ca_file(app: TestAp
             assert!(error.contains("certificate verify failed"), "{error}");
         }
     }
+}
+
+async fn an_instance_with_its_sender_off_queues_and_another_one_sends(app: TestApp) {
+    let receiver = Receiver::start(|_| 200);
+    let s = live_session(&app).await;
+    floor_locations(&app).await;
+    let merchant = &s.floor.merchant_token;
+    register(&app, merchant, &receiver.url()).await;
+    let batches = batched_and_picked(&app, &s).await;
+    pack_one_order(&app, &s.floor.staff_token, &batches).await;
+
+    // Queued in packing's transaction, and left alone by this instance.
+    assert_eq!(deliveries_of(&app, "pending"), 2);
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert!(receiver.received().is_empty(), "{:?}", receiver.received());
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE attempts = 0"),
+        2
+    );
+    // An instance whose sender runs picks them up.
+    let _sender = app.second_server_with(fast_webhooks);
+    receiver.wait_for(2).await;
+    wait_until(|| deliveries_of(&app, "delivered") == 2).await;
 }
 
 /// Waits until `done` holds (at most 20 s).
