@@ -33,7 +33,7 @@ use crate::domain::access::Principal;
 use crate::domain::ids::new_id;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
-use crate::domain::webhooks::{backoff, WebhookUrl};
+use crate::domain::webhooks::{backoff, WebhookUrl, EVENTS};
 use crate::error::AppError;
 use crate::services::merchants;
 
@@ -236,6 +236,10 @@ pub fn enqueue(c: &mut AnyConnection, notices: &[Notice]) -> Result<(), AppError
     if notices.is_empty() {
         return Ok(());
     }
+    debug_assert!(
+        notices.iter().all(|n| EVENTS.contains(&n.event)),
+        "an event name not in domain::webhooks::EVENTS"
+    );
     let merchant_ids: Vec<&str> = notices
         .iter()
         .map(|n| n.merchant_id.as_str())
