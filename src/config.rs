@@ -12,6 +12,11 @@
 //! | `DEPOT_SHIP_BY_HOURS` | `*=48` | each channel's dispatch promise in hours after the order time, e.g. `douyin=24,kuaishou=36,*=48` (`*`: every channel not named); an order's own `ship_by` wins |
 //! | `DEPOT_LABEL_FONT` | `auto`: the first found of fonts-wqy-zenhei, fonts-noto-cjk, fonts-wqy-microhei (then a Latin font) | font of PDF labels, a TTF/OTF/TTC path, a face other than the first as `path#index` |
 //! | `DEPOT_LABEL_ZPL_FONT` | `E:SIMSUN.FNT` | printer font of ZPL labels' text (`^A@`, under `^CI28`), one that holds CJK glyphs |
+//! | `DEPOT_WEBHOOK_POLL_MS` | `1000` | how often the webhook sender looks for due deliveries, in ms; `0`: this instance sends none (another one does) |
+//! | `DEPOT_WEBHOOK_MAX_ATTEMPTS` | `12` | attempts of a webhook delivery before it is `failed` |
+//! | `DEPOT_WEBHOOK_BACKOFF_MS` | `10000` | wait after a delivery's first failed attempt, in ms, doubled after each (with jitter; at most 6 h) |
+//! | `DEPOT_WEBHOOK_TIMEOUT_MS` | `10000` | time a webhook receiver has to answer, in ms |
+//! | `DEPOT_WEBHOOK_CA_FILE` | `auto`: `SSL_CERT_FILE`, else the system's CA bundle | the CA certificates (PEM) https webhook receivers are verified against |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
 //! A bad value stops start-up with one line naming the variable. `depot serve`
@@ -20,6 +25,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::domain::gs1::CompanyPrefix;
 use crate::domain::orders::ShipByHours;
@@ -91,6 +97,40 @@ pub const DEFAULT_LABEL_ZPL_FONT: &str = "E:SIMSUN.FNT";
 /// (as does an empty or unset one).
 pub const AUTO_LABEL_FONT: &str = "auto";
 
+/// `DEPOT_WEBHOOK_CA_FILE` that looks for the CA bundle itself.
+pub const AUTO_CA_FILE: &str = "auto";
+pub const DEFAULT_WEBHOOK_POLL_MS: usize = 1_000;
+pub const DEFAULT_WEBHOOK_MAX_ATTEMPTS: usize = 12;
+pub const DEFAULT_WEBHOOK_BACKOFF_MS: usize = 10_000;
+pub const DEFAULT_WEBHOOK_TIMEOUT_MS: usize = 10_000;
+
+/// The webhook sender's settings (`DEPOT_WEBHOOK_*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookSettings {
+    /// How often to look for due deliveries; `None`: this instance sends none.
+    pub poll: Option<Duration>,
+    /// Attempts of a delivery before it is `failed`.
+    pub max_attempts: u32,
+    /// The wait after a first failed attempt, doubled after each.
+    pub backoff: Duration,
+    /// The time a receiver has to answer (connecting included).
+    pub timeout: Duration,
+    /// CA certificates for https receivers; `None` finds the system's.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> WebhookSettings {
+        WebhookSettings {
+            poll: Some(Duration::from_millis(DEFAULT_WEBHOOK_POLL_MS as u64)),
+            max_attempts: DEFAULT_WEBHOOK_MAX_ATTEMPTS as u32,
+            backoff: Duration::from_millis(DEFAULT_WEBHOOK_BACKOFF_MS as u64),
+            timeout: Duration::from_millis(DEFAULT_WEBHOOK_TIMEOUT_MS as u64),
+            ca_file: None,
+        }
+    }
+}
+
 /// A font file and the face in it (0 unless it is a collection): the value
 /// of `DEPOT_LABEL_FONT`, `path` or `path#index`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +190,8 @@ pub struct Config {
     pub label_font: Option<FontSpec>,
     /// `DEPOT_LABEL_ZPL_FONT`.
     pub label_zpl_font: String,
+    /// `DEPOT_WEBHOOK_*`.
+    pub webhooks: WebhookSettings,
 }
 
 /// What the warehouse itself is configured as: the GS1 keys it issues.
@@ -256,6 +298,42 @@ impl Config {
             ));
         }
 
+        let poll_ms = parse_count(
+            &lookup,
+            "DEPOT_WEBHOOK_POLL_MS",
+            DEFAULT_WEBHOOK_POLL_MS,
+            0,
+            3_600_000,
+        )?;
+        let webhooks = WebhookSettings {
+            poll: (poll_ms > 0).then(|| Duration::from_millis(poll_ms as u64)),
+            max_attempts: parse_count(
+                &lookup,
+                "DEPOT_WEBHOOK_MAX_ATTEMPTS",
+                DEFAULT_WEBHOOK_MAX_ATTEMPTS,
+                1,
+                100,
+            )? as u32,
+            backoff: Duration::from_millis(parse_count(
+                &lookup,
+                "DEPOT_WEBHOOK_BACKOFF_MS",
+                DEFAULT_WEBHOOK_BACKOFF_MS,
+                1,
+                86_400_000,
+            )? as u64),
+            timeout: Duration::from_millis(parse_count(
+                &lookup,
+                "DEPOT_WEBHOOK_TIMEOUT_MS",
+                DEFAULT_WEBHOOK_TIMEOUT_MS,
+                100,
+                300_000,
+            )? as u64),
+            ca_file: lookup("DEPOT_WEBHOOK_CA_FILE")
+                .map(|raw| raw.trim().to_string())
+                .filter(|raw| !raw.is_empty() && raw != AUTO_CA_FILE)
+                .map(PathBuf::from),
+        };
+
         Ok(Config {
             database_url,
             bind,
@@ -269,6 +347,7 @@ impl Config {
             ship_by_hours,
             label_font,
             label_zpl_font,
+            webhooks,
         })
     }
 }
@@ -439,6 +518,43 @@ mod tests {
             let err = config(&[("DEPOT_SHIP_BY_HOURS", bad)]).unwrap_err();
             assert_eq!(err.var, "DEPOT_SHIP_BY_HOURS", "{bad}");
             assert!(err.to_string().contains("DEPOT_SHIP_BY_HOURS="), "{err}");
+        }
+    }
+
+    #[test]
+    fn webhook_settings_default_and_zero_poll_turns_the_sender_off() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.webhooks, WebhookSettings::default());
+        assert_eq!(c.webhooks.poll, Some(Duration::from_secs(1)));
+        let c = config(&[
+            ("DEPOT_WEBHOOK_POLL_MS", "0"),
+            ("DEPOT_WEBHOOK_MAX_ATTEMPTS", "3"),
+            ("DEPOT_WEBHOOK_BACKOFF_MS", "50"),
+            ("DEPOT_WEBHOOK_TIMEOUT_MS", "2000"),
+            (
+                "DEPOT_WEBHOOK_CA_FILE",
+                "/etc/ssl/certs/ca-certificates.crt",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.webhooks.poll, None);
+        assert_eq!(c.webhooks.max_attempts, 3);
+        assert_eq!(c.webhooks.backoff, Duration::from_millis(50));
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(2));
+        assert!(c.webhooks.ca_file.is_some());
+        assert_eq!(
+            config(&[("DEPOT_WEBHOOK_CA_FILE", "auto")])
+                .unwrap()
+                .webhooks
+                .ca_file,
+            None
+        );
+        for (var, bad) in [
+            ("DEPOT_WEBHOOK_MAX_ATTEMPTS", "0"),
+            ("DEPOT_WEBHOOK_TIMEOUT_MS", "5"),
+            ("DEPOT_WEBHOOK_POLL_MS", "often"),
+        ] {
+            assert_eq!(config(&[(var, bad)]).unwrap_err().var, var);
         }
     }
 

@@ -29,6 +29,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of the serve settings costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Migrate the database and serve the HTTP API. Each setting is a flag or
@@ -93,6 +95,24 @@ struct ServeArgs {
     /// Printer font of ZPL labels' text, one holding CJK glyphs.
     #[arg(long, env = "DEPOT_LABEL_ZPL_FONT", default_value = config::DEFAULT_LABEL_ZPL_FONT)]
     label_zpl_font: String,
+    /// How often the webhook sender looks for due deliveries, in ms; 0: this
+    /// instance sends none (another one does).
+    #[arg(long, env = "DEPOT_WEBHOOK_POLL_MS", default_value_t = config::DEFAULT_WEBHOOK_POLL_MS.to_string())]
+    webhook_poll_ms: String,
+    /// Attempts of a webhook delivery before it is failed (1 to 100).
+    #[arg(long, env = "DEPOT_WEBHOOK_MAX_ATTEMPTS", default_value_t = config::DEFAULT_WEBHOOK_MAX_ATTEMPTS.to_string())]
+    webhook_max_attempts: String,
+    /// Wait after a delivery's first failed attempt, in ms, doubled after
+    /// each (with jitter, at most 6 h).
+    #[arg(long, env = "DEPOT_WEBHOOK_BACKOFF_MS", default_value_t = config::DEFAULT_WEBHOOK_BACKOFF_MS.to_string())]
+    webhook_backoff_ms: String,
+    /// Time a webhook receiver has to answer, in ms.
+    #[arg(long, env = "DEPOT_WEBHOOK_TIMEOUT_MS", default_value_t = config::DEFAULT_WEBHOOK_TIMEOUT_MS.to_string())]
+    webhook_timeout_ms: String,
+    /// CA certificates (PEM) that https webhook receivers are verified
+    /// against; auto: SSL_CERT_FILE, else the system's CA bundle.
+    #[arg(long, env = "DEPOT_WEBHOOK_CA_FILE", default_value = config::AUTO_CA_FILE)]
+    webhook_ca_file: String,
     /// Log filter, env_logger syntax (e.g. info, depot=debug,warn).
     #[arg(long, env = "RUST_LOG", default_value = config::DEFAULT_LOG)]
     log: String,
@@ -112,6 +132,11 @@ impl ServeArgs {
                 "DEPOT_SSCC_EXTENSION_DIGIT" => &self.sscc_extension_digit,
                 "DEPOT_LABEL_FONT" => &self.label_font,
                 "DEPOT_LABEL_ZPL_FONT" => &self.label_zpl_font,
+                "DEPOT_WEBHOOK_POLL_MS" => &self.webhook_poll_ms,
+                "DEPOT_WEBHOOK_MAX_ATTEMPTS" => &self.webhook_max_attempts,
+                "DEPOT_WEBHOOK_BACKOFF_MS" => &self.webhook_backoff_ms,
+                "DEPOT_WEBHOOK_TIMEOUT_MS" => &self.webhook_timeout_ms,
+                "DEPOT_WEBHOOK_CA_FILE" => &self.webhook_ca_file,
                 _ => return None,
             };
             Some(value.clone())

@@ -9,12 +9,13 @@ use std::net::TcpListener;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::web;
 
-use crate::config::Config;
+use crate::config::{Config, WebhookSettings};
 use crate::db::{self, DbPool};
 use crate::http::{self, AppState};
 use crate::labels::LabelSettings;
 use crate::services::access::{self, IssuedToken};
 use crate::services::order_queue::OrderQueue;
+use crate::services::webhooks::sender::Sender;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -94,6 +95,9 @@ pub struct Application {
     server: Server,
     port: u16,
     order_queue: web::Data<OrderQueue>,
+    /// For the webhook sender, started by [`Application::run`].
+    pool: DbPool,
+    webhooks: WebhookSettings,
 }
 
 impl Application {
@@ -122,7 +126,7 @@ impl Application {
             );
         }
         let labels = LabelSettings::from_config(config).map_err(StartupError::Labels)?;
-        let state = AppState::new(pool, config, labels);
+        let state = AppState::new(pool.clone(), config, labels);
         let order_queue = state.order_queue.clone();
         // actix's own handlers stop at once on SIGINT (in-flight requests
         // cut off); depot stops as gracefully on Ctrl-C as on SIGTERM.
@@ -145,6 +149,8 @@ impl Application {
             server,
             port,
             order_queue,
+            pool,
+            webhooks: config.webhooks.clone(),
         })
     }
 
@@ -158,9 +164,15 @@ impl Application {
 
     /// Serves until stopped; then, with every request answered (a graceful
     /// stop waits for those in flight), lets the single-order writer finish
-    /// what it was given before returning.
+    /// what it was given before returning. The webhook sender runs beside
+    /// the server (unless `DEPOT_WEBHOOK_POLL_MS=0`) and stops after it,
+    /// once its attempts in flight are recorded.
     pub async fn run(self) -> std::io::Result<()> {
+        let sender = Sender::start(self.pool, &self.webhooks);
         let served = self.server.await;
+        if let Some(sender) = sender {
+            sender.stop().await;
+        }
         let queue = self.order_queue;
         let drained = actix_web::rt::task::spawn_blocking(move || queue.drain()).await;
         if drained.is_err() {

@@ -151,6 +151,7 @@ impl BenchServer {
             ship_by_hours: Default::default(),
             label_font: None,
             label_zpl_font: crate::config::DEFAULT_LABEL_ZPL_FONT.into(),
+            webhooks: Default::default(),
         };
         let pool = startup::open_database(&config).map_err(|e| e.to_string())?;
         let admin = startup::bootstrap_admin(&pool)

@@ -572,4 +572,43 @@ diesel::allow_tables_to_appear_in_same_query!(
     parcel_statuses,
     counters,
     count_tasks,
+    webhooks,
+    webhook_deliveries,
 );
+
+// Webhooks (migration 000018).
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        merchant_id -> Text,
+        url -> Text,
+        secret -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        merchant_id -> Text,
+        event -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        locked_until -> Nullable<Timestamp>,
+        lease -> Nullable<Text>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhooks -> merchants (merchant_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));

@@ -38,6 +38,16 @@ impl CarrierStatus {
         }
     }
 
+    /// The merchants' webhook event of this status.
+    pub fn webhook_event(self) -> &'static str {
+        match self {
+            CarrierStatus::InTransit => "parcel.in_transit",
+            CarrierStatus::Delivered => "parcel.delivered",
+            CarrierStatus::FailedDelivery => "parcel.failed_delivery",
+            CarrierStatus::ReturnedToSender => "parcel.returned_to_sender",
+        }
+    }
+
     pub fn parse(raw: &str) -> Option<CarrierStatus> {
         Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }

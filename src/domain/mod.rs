@@ -23,3 +23,4 @@ pub mod switching;
 pub mod text;
 pub mod time;
 pub mod trace;
+pub mod webhooks;

@@ -55,6 +55,16 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
         ),
         (
             "POST",
+            "/api/v1/webhooks",
+            JSON,
+            json!({
+                "url": "https://shop.example.com/depot/webhooks",
+                "secret": "whsec_蜂蜜小铺_9f2c1a7d3b8e4f6a",
+                "merchant_id": MERCHANT
+            }),
+        ),
+        (
+            "POST",
             "/api/v1/merchants",
             JSON,
             json!({"code": "HONEY-SHOP", "name": "蜂蜜小铺旗舰店"}),

@@ -27,6 +27,7 @@ pub mod sampling;
 pub mod storage;
 pub mod templates;
 pub mod tokens;
+pub mod webhooks;
 pub mod wire;
 
 use actix_web::body::MessageBody;
@@ -179,7 +180,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(manifests::close)
                 .service(manifests::handover)
                 .service(manifests::remove_parcel)
-                .service(manifests::parcel_status),
+                .service(manifests::parcel_status)
+                .service(webhooks::create)
+                .service(webhooks::list)
+                .service(webhooks::deliveries)
+                .service(webhooks::remove),
         );
 }
 
@@ -205,6 +210,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "batching", description = "Pick batches (waves) of reserved orders: hot_sku, identical, cluster; walk-ordered pick lists"),
         (name = "packing", description = "Parcels with GS1 SSCCs on their carrier's open manifest; GS1-128 labels in ZPL and PDF"),
         (name = "dispatch", description = "Manifests carriers pull as JSON and CSV, handover by scan, carrier parcel statuses"),
+        (name = "webhooks", description = "Merchants' webhooks: signed POSTs of order and parcel events from an outbox, retried with backoff; the deliveries"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )

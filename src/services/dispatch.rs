@@ -50,6 +50,7 @@ use crate::error::{AppError, FieldError};
 use crate::services::ledger::{self, Entry, MovementKind};
 use crate::services::packing::{self, ParcelView};
 use crate::services::trace::{self, NewEvent};
+use crate::services::webhooks::{self, Notice};
 
 /// Keys per `IN (…)` list and rows per multi-row insert.
 const CHUNK: usize = 1_000;
@@ -734,17 +735,31 @@ fn ship(
 
     // The ledger and the trace: one `ship` movement and one `shipping`
     // event per parcel and lot.
+    let mut notices: Vec<Notice> = Vec::new();
+    let handed_at = time::rfc3339(&now);
     let sscc_of: HashMap<String, (String, i32)> = {
         let mut m = HashMap::new();
         for chunk in parcel_ids.chunks(CHUNK) {
-            let rows: Vec<(String, String, i32)> =
+            let rows: Vec<(String, String, i32, String, String, String)> =
                 db::fresh(parcels::table.filter(parcels::id.eq_any(chunk)).select((
                     parcels::id,
                     parcels::sscc,
                     parcels::company_prefix_len,
+                    parcels::merchant_id,
+                    parcels::order_id,
+                    parcels::tracking_no,
                 )))
                 .load(c)?;
-            for (id, sscc, len) in rows {
+            for (id, sscc, len, merchant_id, order_id, tracking_no) in rows {
+                notices.push(Notice {
+                    merchant_id,
+                    event: "parcel.handed_over",
+                    data: json!({
+                        "sscc": sscc, "order_id": order_id, "tracking_no": tracking_no,
+                        "manifest_id": manifest_id, "status": "handed_over",
+                        "handed_over_at": handed_at,
+                    }),
+                });
                 m.insert(id, (sscc, len));
             }
         }
@@ -824,6 +839,23 @@ fn ship(
         .map(String::as_str)
         .collect();
     for chunk in done.chunks(CHUNK) {
+        let becoming: Vec<(String, String)> = db::fresh(
+            orders::table
+                .filter(orders::id.eq_any(chunk))
+                .filter(orders::status.eq("packed"))
+                .select((orders::id, orders::merchant_id)),
+        )
+        .load(c)?;
+        for (order_id, merchant_id) in becoming {
+            notices.push(Notice {
+                merchant_id,
+                event: "order.dispatched",
+                data: json!({
+                    "order_id": order_id, "status": "dispatched", "manifest_id": manifest_id,
+                    "dispatched_at": handed_at,
+                }),
+            });
+        }
         diesel::update(
             orders::table
                 .filter(orders::id.eq_any(chunk))
@@ -832,6 +864,8 @@ fn ship(
         .set((orders::status.eq("dispatched"), orders::updated_at.eq(now)))
         .execute(c)?;
     }
+    // Merchants' webhooks, queued in this transaction (an outbox).
+    webhooks::enqueue(c, &notices)?;
     Ok(())
 }
 
@@ -1129,6 +1163,18 @@ pub fn record_status(
             .collect();
         trace::record_events(c, &events)?;
 
+        let merchant_id: String = parcels::table
+            .find(&parcel_id)
+            .select(parcels::merchant_id)
+            .first(c)?;
+        let mut notices = vec![Notice {
+            merchant_id: merchant_id.clone(),
+            event: status.webhook_event(),
+            data: json!({
+                "sscc": sscc, "order_id": order_id, "carrier_code": carrier_code,
+                "status": status.as_str(), "at": time::rfc3339(&at),
+            }),
+        }];
         if status == CarrierStatus::Delivered {
             let undelivered: i64 = parcels::table
                 .filter(parcels::order_id.eq(&order_id))
@@ -1144,8 +1190,16 @@ pub fn record_status(
                 )
                 .set((orders::status.eq("delivered"), orders::updated_at.eq(now)))
                 .execute(c)?;
+                notices.push(Notice {
+                    merchant_id,
+                    event: "order.delivered",
+                    data: json!({
+                        "order_id": order_id, "status": "delivered", "delivered_at": time::rfc3339(&at),
+                    }),
+                });
             }
         }
+        webhooks::enqueue(c, &notices)?;
         packing::get(c, who, sscc)
     })
 }

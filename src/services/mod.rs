@@ -27,3 +27,4 @@ pub mod reservations;
 pub mod storage;
 pub mod switching;
 pub mod trace;
+pub mod webhooks;

@@ -60,6 +60,7 @@ use crate::domain::trace::{biz_tx, lot_class, Action, BizStep, Disposition};
 use crate::error::{validated, AppError, FieldError};
 use crate::services::ledger::{self, Entry, MovementKind};
 use crate::services::trace::{self, Aggregation};
+use crate::services::webhooks;
 
 /// The lightest and heaviest parcel depot takes, in grams: parcel carriers'
 /// usual limit for one piece is 70 kg.
@@ -824,6 +825,33 @@ fn create(
         .set((orders::status.eq("packed"), orders::updated_at.eq(now)))
         .execute(c)?;
     }
+
+    // Webhooks: parcel.packed per parcel, order.packed per order that is now
+    // packed; queued in this transaction (the outbox).
+    let packed_at = time::rfc3339(&now);
+    let mut notices = Vec::with_capacity(created.len() + done.len());
+    for (plan, parcel) in plans.iter().zip(&created) {
+        notices.push(webhooks::Notice {
+            merchant_id: plan.merchant_id.clone(),
+            event: "parcel.packed",
+            data: serde_json::json!({
+                "sscc": parcel.sscc.to_string(), "order_id": parcel.order_id,
+                "tracking_no": parcel.tracking_no, "carrier_code": carrier_code,
+                "manifest_id": parcel.manifest_id, "weight_g": weight_g,
+                "status": "packed", "packed_at": packed_at,
+            }),
+        });
+        if plan.completes_order {
+            notices.push(webhooks::Notice {
+                merchant_id: plan.merchant_id.clone(),
+                event: "order.packed",
+                data: serde_json::json!({
+                    "order_id": plan.order_id, "status": "packed", "packed_at": packed_at,
+                }),
+            });
+        }
+    }
+    webhooks::enqueue(c, &notices)?;
     Ok(created)
 }
 

@@ -228,6 +228,16 @@ async fn two_carriers_manifests_are_closed_pulled_handed_over_and_tracked(app: T
         plain.text
     );
 
+    // The merchant wants to hear of it (a receiver that is not there: the
+    // deliveries wait in the outbox).
+    app.post(
+        "/api/v1/webhooks",
+        &d.s.floor.merchant_token,
+        json!({"url": "http://127.0.0.1:9/depot", "secret": "a-secret-of-sixteen+"}),
+    )
+    .await
+    .ok(201);
+
     // Pickup: every SF parcel but one, plus a ZTO parcel (not on this
     // manifest) and a misread.
     let (kept, scanned) = sf_parcels.split_last().unwrap();
@@ -272,6 +282,17 @@ async fn two_carriers_manifests_are_closed_pulled_handed_over_and_tracked(app: T
         assert_eq!(parcel["status"], "handed_over");
     }
     assert_eq!(order_status(&app, &kept.0), "packed");
+    // One webhook delivery per handed-over parcel and dispatched order,
+    // queued in the handover's transaction.
+    for event in ["parcel.handed_over", "order.dispatched"] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE event = '{event}'"
+            )),
+            scanned.len() as i64,
+            "{event}"
+        );
+    }
     assert_eq!(
         app.count(&format!(
             "SELECT COUNT(*) AS n FROM trace_events WHERE biz_step = 'shipping' \
@@ -349,6 +370,15 @@ async fn two_carriers_manifests_are_closed_pulled_handed_over_and_tracked(app: T
         ["packed", "handed_over", "in_transit", "delivered"]
     );
     assert_eq!(order_status(&app, &scanned[0].0), "delivered");
+    for event in ["parcel.in_transit", "parcel.delivered", "order.delivered"] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE event = '{event}'"
+            )),
+            1,
+            "{event}"
+        );
+    }
     // The merchant's order shows its parcel and the history.
     let o = app
         .get(

@@ -148,6 +148,7 @@ impl TestDatabase {
             ship_by_hours: Default::default(),
             label_font: None,
             label_zpl_font: depot::config::DEFAULT_LABEL_ZPL_FONT.into(),
+            webhooks: Default::default(),
         }
     }
 }
@@ -177,6 +178,8 @@ pub struct TestApp {
     /// The server's data directory (`DEPOT_DATA_DIR`): evidence files live under it.
     pub data_dir: PathBuf,
     handle: ServerHandle,
+    /// The served application, until [`TestApp::stop`] awaits it.
+    running: Option<actix_web::rt::task::JoinHandle<std::io::Result<()>>>,
     client: awc::Client,
     // Dropped last: the schema goes after the server has been told to stop.
     _database: std::sync::Arc<TestDatabase>,
@@ -193,7 +196,7 @@ pub async fn spawn_app_with(backend: Backend, configure: fn(&mut Config)) -> Opt
     let app = Application::build(&config, pool.clone()).expect("bind a free port");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
-    actix_web::rt::spawn(app.run());
+    let running = Some(actix_web::rt::spawn(app.run()));
     Some(TestApp {
         address,
         admin_token: admin.token,
@@ -201,6 +204,7 @@ pub async fn spawn_app_with(backend: Backend, configure: fn(&mut Config)) -> Opt
         backend,
         data_dir: config.data_dir.clone(),
         handle,
+        running,
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .finish(),
@@ -281,10 +285,25 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// Stops the server gracefully and waits until it has stopped, its
+    /// background workers included (a depot that was shut down).
+    pub async fn stop(&mut self) {
+        self.handle.stop(true).await;
+        if let Some(running) = self.running.take() {
+            let _ = running.await;
+        }
+    }
+
     /// Starts a second depot server, with a pool of its own, on the same
     /// database — two instances behind a load balancer. Answers its handle.
     pub fn second_server(&self) -> SecondServer {
-        let config = self._database.config();
+        self.second_server_with(|_| {})
+    }
+
+    /// [`TestApp::second_server`] with its configuration changed by `configure`.
+    pub fn second_server_with(&self, configure: fn(&mut Config)) -> SecondServer {
+        let mut config = self._database.config();
+        configure(&mut config);
         let pool = depot::db::connect(&config.database_url, config.pool_size)
             .expect("a second pool on the test database");
         let app = Application::build(&config, pool).expect("bind a free port");

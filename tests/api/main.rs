@@ -28,3 +28,4 @@ mod storage;
 mod switching;
 mod templates;
 mod tour;
+mod webhooks;
