@@ -109,8 +109,6 @@ diesel::table! {
         progress -> Text,
         closed_at -> Nullable<Timestamp>,
         closed_by -> Nullable<Text>,
-        handed_over_at -> Nullable<Timestamp>,
-        handed_over_by -> Nullable<Text>,
     }
 }
 
@@ -425,6 +423,8 @@ diesel::table! {
         created_by -> Nullable<Text>,
         closed_at -> Nullable<Timestamp>,
         closed_by -> Nullable<Text>,
+        handed_over_at -> Nullable<Timestamp>,
+        handed_over_by -> Nullable<Text>,
     }
 }
 

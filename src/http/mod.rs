@@ -22,6 +22,7 @@ pub mod problems;
 pub mod query;
 pub mod receiving;
 pub mod reports;
+pub mod returns;
 pub mod sampling;
 pub mod storage;
 pub mod templates;
@@ -170,7 +171,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(parcels::label_zpl)
                 .service(parcels::label_pdf)
                 .service(parcels::batch_labels_pdf)
-                .service(batches::count_tasks),
+                .service(batches::count_tasks)
+                .service(returns::receive)
+                .service(returns::list)
+                .service(returns::get)
+                .service(returns::inspect),
         );
 }
 
@@ -195,6 +200,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "orders", description = "Orders from live sessions: bulk idempotent ingest, reservation, backorders, cancel"),
         (name = "batching", description = "Pick batches (waves) of reserved orders: hot_sku, identical, cluster; walk-ordered pick lists"),
         (name = "packing", description = "Parcels with GS1 SSCCs on their carrier's open manifest; GS1-128 labels in ZPL and PDF"),
+        (name = "returns", description = "Returns: parcels and consumers' units received back, re-inspected, restocked or scrapped"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )
