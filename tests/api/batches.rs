@@ -27,7 +27,7 @@ pub struct Session {
     pub carriers: Vec<(String, String)>,
 }
 
-async fn stock_up(
+pub(crate) async fn stock_up(
     app: &TestApp,
     floor: &Floor,
     sku: &str,
@@ -68,7 +68,7 @@ async fn stock_up(
     lot
 }
 
-fn order(external_id: &str, carrier: &str, lines: &[(&str, i64)]) -> Value {
+pub(crate) fn order(external_id: &str, carrier: &str, lines: &[(&str, i64)]) -> Value {
     json!({
         "channel": "douyin",
         "external_id": external_id,
