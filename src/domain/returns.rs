@@ -162,8 +162,12 @@ mod tests {
         for status in SHIPPED_PARCEL_STATES {
             assert!(parcel_returnable(status).is_ok(), "{status}");
         }
-        assert!(parcel_returnable("packed").unwrap_err().contains("handed over"));
-        assert!(parcel_returnable("returned").unwrap_err().contains("already"));
+        assert!(parcel_returnable("packed")
+            .unwrap_err()
+            .contains("handed over"));
+        assert!(parcel_returnable("returned")
+            .unwrap_err()
+            .contains("already"));
         assert!(parcel_returnable("removed").is_err());
     }
 
@@ -173,7 +177,10 @@ mod tests {
         let got = allocate(&shipped, 4).unwrap();
         assert_eq!(got, vec![s(1, "lot_a", 2), s(1, "lot_b", 2)]);
         assert_eq!(allocate(&shipped, 7), Err(6));
-        assert_eq!(allocate(&shipped, 6).unwrap(), vec![s(1, "lot_a", 3), s(1, "lot_b", 3)]);
+        assert_eq!(
+            allocate(&shipped, 6).unwrap(),
+            vec![s(1, "lot_a", 3), s(1, "lot_b", 3)]
+        );
     }
 
     #[test]

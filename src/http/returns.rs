@@ -50,13 +50,9 @@ impl ReceiveReturnBody {
     fn parse(self) -> Result<ReceiveReturn, AppError> {
         let mut errors = Vec::new();
         let reason = check_field(&mut errors, "reason", parse_text(&self.reason, MAX_REASON));
-        let sscc = self.sscc.and_then(|s| {
-            check_field(
-                &mut errors,
-                "sscc",
-                validate_sscc(&s).map(str::to_string),
-            )
-        });
+        let sscc = self
+            .sscc
+            .and_then(|s| check_field(&mut errors, "sscc", validate_sscc(&s).map(str::to_string)));
         let order_id = self.order_id.filter(|o| !o.trim().is_empty());
         let mut lines = Vec::new();
         match (&sscc, &order_id, self.lines) {

@@ -189,7 +189,12 @@ pub fn receive(
         let (order_id, merchant_id, parcel, contents) = match (&cmd.sscc, &cmd.order_id) {
             (Some(sscc), _) => {
                 let (parcel_id, order_id, merchant_id, contents) = parcel_back(c, who, sscc)?;
-                (order_id, merchant_id, Some((parcel_id, sscc.clone())), contents)
+                (
+                    order_id,
+                    merchant_id,
+                    Some((parcel_id, sscc.clone())),
+                    contents,
+                )
             }
             (None, Some(order_id)) => {
                 let (merchant_id, contents) = consumer_units(c, order_id, &cmd.lines)?;
@@ -202,7 +207,11 @@ pub fn receive(
                 ))
             }
         };
-        let kind = if parcel.is_some() { "parcel" } else { "consumer" };
+        let kind = if parcel.is_some() {
+            "parcel"
+        } else {
+            "consumer"
+        };
         diesel::insert_into(returns::table)
             .values((
                 returns::id.eq(&id),
@@ -331,14 +340,20 @@ fn parcel_back(
             .first(c)
             .optional()?;
         return Err(AppError::InvalidState(match by {
-            Some(return_id) => format!("parcel {sscc} cannot come back: {reason} (return {return_id})"),
+            Some(return_id) => {
+                format!("parcel {sscc} cannot come back: {reason} (return {return_id})")
+            }
             None => format!("parcel {sscc} cannot come back: {reason}"),
         }));
     }
     let contents: Vec<Shipped> = parcel_lines::table
         .filter(parcel_lines::parcel_id.eq(&parcel_id))
         .order((parcel_lines::line_no.asc(), parcel_lines::lot_id.asc()))
-        .select((parcel_lines::line_no, parcel_lines::lot_id, parcel_lines::qty))
+        .select((
+            parcel_lines::line_no,
+            parcel_lines::lot_id,
+            parcel_lines::qty,
+        ))
         .load::<(i32, String, i64)>(c)?
         .into_iter()
         .map(|(line_no, lot_id, qty)| Shipped {
@@ -431,9 +446,7 @@ fn consumer_units(
             Ok(taken) => contents.extend(taken),
             Err(total) => errors.push(FieldError::new(
                 format!("lines[{i}].qty"),
-                format!(
-                    "is more than the {total} unit(s) of {sku} shipped and not yet returned"
-                ),
+                format!("is more than the {total} unit(s) of {sku} shipped and not yet returned"),
             )),
         }
     }
@@ -453,7 +466,11 @@ fn remaining_of_order(c: &mut AnyConnection, order_id: &str) -> Result<Vec<Shipp
             parcel_lines::line_no.asc(),
             parcel_lines::lot_id.asc(),
         ))
-        .select((parcel_lines::line_no, parcel_lines::lot_id, parcel_lines::qty))
+        .select((
+            parcel_lines::line_no,
+            parcel_lines::lot_id,
+            parcel_lines::qty,
+        ))
         .load::<(i32, String, i64)>(c)?
         .into_iter()
         .map(|(line_no, lot_id, qty)| Shipped {
@@ -655,13 +672,15 @@ pub fn inspect(
                 ))
                 .execute(c)?;
             let lot = lot_service::row(c, who, lot_id)?;
-            let event = |disposition, biz_step, quantity, at| ReturnEvent {
-                lot_id,
-                what_class: &lot.what_class,
-                tx: &tx,
-                actor: &who.token_id,
-            }
-            .at(disposition, biz_step, quantity, at);
+            let event = |disposition, biz_step, quantity, at| {
+                ReturnEvent {
+                    lot_id,
+                    what_class: &lot.what_class,
+                    tx: &tx,
+                    actor: &who.token_id,
+                }
+                .at(disposition, biz_step, quantity, at)
+            };
             for (units, disposition) in [
                 (restock, Disposition::Conformant),
                 (scrap, Disposition::NonConformant),
@@ -785,7 +804,10 @@ fn check_inspection(
             ));
             continue;
         };
-        if decisions.insert(line_id.clone(), (*restock, *scrap)).is_some() {
+        if decisions
+            .insert(line_id.clone(), (*restock, *scrap))
+            .is_some()
+        {
             errors.push(FieldError::new(
                 format!("lines[{i}].line_id"),
                 "appears twice",
@@ -1060,16 +1082,13 @@ fn to_return(conn: &mut AnyConnection, row: ReturnRow) -> Result<Return, AppErro
         inspected_by,
     ) = row;
     let sscc: Option<String> = match &parcel_id {
-        Some(p) => Some(
-            parcels::table
-                .find(p)
-                .select(parcels::sscc)
-                .first(conn)?,
-        ),
+        Some(p) => Some(parcels::table.find(p).select(parcels::sscc).first(conn)?),
         None => None,
     };
     let location_code = catalog::location_code(conn, &location_id)?;
-    let lines = lines_of(conn, &[id.as_str()])?.remove(&id).unwrap_or_default();
+    let lines = lines_of(conn, &[id.as_str()])?
+        .remove(&id)
+        .unwrap_or_default();
     let inspection = match (template_id, inspected_at) {
         (Some(template_id), Some(inspected_at)) => {
             let template = catalog::load_template(conn, &template_id)?;

@@ -617,7 +617,9 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             method: "POST",
             path: "/api/v1/returns/ret_none/inspection".into(),
             template: "/api/v1/returns/{id}/inspection",
-            body: Some(json!({"lines": [{"line_id": "rtl_none", "restock_qty": 1, "scrap_qty": 0}]})),
+            body: Some(
+                json!({"lines": [{"line_id": "rtl_none", "restock_qty": 1, "scrap_qty": 0}]}),
+            ),
             allowed: &["admin", "staff"],
             success: 404,
         },

@@ -69,7 +69,12 @@ async fn returns_location(app: &TestApp) {
 
 /// Reserves, batches, picks and packs an order of `qty` units of the floor's
 /// [`SKU`]; answers (order id, SSCC), the parcel still `packed`.
-async fn packed_order(app: &TestApp, floor: &Floor, external_id: &str, qty: i64) -> (String, String) {
+async fn packed_order(
+    app: &TestApp,
+    floor: &Floor,
+    external_id: &str,
+    qty: i64,
+) -> (String, String) {
     let staff = &floor.staff_token;
     let mut body = order(external_id, "SF", &[(SKU, qty)]);
     body["ship_to"]["address"] = json!(SHIP_TO_ADDRESS);
@@ -120,7 +125,9 @@ fn hand_over(app: &TestApp, sscc: &str) {
     use depot::services::ledger::{self, Movement, MovementKind};
     use diesel::RunQueryDsl;
     let mut conn = app.pool.get().unwrap();
-    let parcel_id = app.text(&format!("SELECT id AS v FROM parcels WHERE sscc = '{sscc}'"));
+    let parcel_id = app.text(&format!(
+        "SELECT id AS v FROM parcels WHERE sscc = '{sscc}'"
+    ));
     let order_id = app.text(&format!(
         "SELECT order_id AS v FROM parcels WHERE sscc = '{sscc}'"
     ));
@@ -204,7 +211,9 @@ fn carrier_status(app: &TestApp, sscc: &str, status: &str) {
 fn set_parcel_status(app: &TestApp, sscc: &str, status: &str) {
     use diesel::RunQueryDsl;
     let mut conn = app.pool.get().unwrap();
-    let parcel_id = app.text(&format!("SELECT id AS v FROM parcels WHERE sscc = '{sscc}'"));
+    let parcel_id = app.text(&format!(
+        "SELECT id AS v FROM parcels WHERE sscc = '{sscc}'"
+    ));
     let seq = app.count(&format!(
         "SELECT CAST(MAX(seq) AS BIGINT) AS n FROM parcel_statuses WHERE parcel_id = '{parcel_id}'"
     )) + 1;
@@ -305,7 +314,11 @@ trailer<</Root 1 0 R>>\n%%EOF\n"
             pdf,
         )
         .await;
-    assert!(stored.status == 201 || stored.status == 200, "{}", stored.text);
+    assert!(
+        stored.status == 201 || stored.status == 200,
+        "{}",
+        stored.text
+    );
     stored.json()["sha256"].as_str().unwrap().to_string()
 }
 
@@ -328,7 +341,10 @@ async fn a_parcel_returned_to_sender_is_reinspected_half_restocked_half_scrapped
         .await
         .problem(409);
     assert!(
-        refused["detail"].as_str().unwrap().contains("returns location"),
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("returns location"),
         "{refused}"
     );
     assert_eq!(footprint(&app), before);
@@ -379,10 +395,16 @@ async fn a_parcel_returned_to_sender_is_reinspected_half_restocked_half_scrapped
         .collect();
     assert_eq!(history.last(), Some(&"returned"), "{parcel}");
     let order_view = app
-        .get(&format!("/api/v1/orders/{}", s.order_id), &s.floor.merchant_token)
+        .get(
+            &format!("/api/v1/orders/{}", s.order_id),
+            &s.floor.merchant_token,
+        )
         .await
         .ok(200);
-    assert_eq!(order_view["status"], "returned", "every shipped unit is back");
+    assert_eq!(
+        order_view["status"], "returned",
+        "every shipped unit is back"
+    );
     assert_eq!(order_view["returns"][0]["id"], return_id.as_str());
     assert_eq!(order_view["returns"][0]["status"], "received");
     assert_eq!(order_view["returns"][0]["lines"][0]["qty"], 4);
@@ -417,7 +439,10 @@ async fn a_parcel_returned_to_sender_is_reinspected_half_restocked_half_scrapped
         )
         .await
         .problem(409);
-    assert!(again["detail"].as_str().unwrap().contains("already"), "{again}");
+    assert!(
+        again["detail"].as_str().unwrap().contains("already"),
+        "{again}"
+    );
     assert_eq!(footprint(&app), before);
 
     // The re-inspection: a return template with a check, evidence, notes.
@@ -477,7 +502,10 @@ async fn a_parcel_returned_to_sender_is_reinspected_half_restocked_half_scrapped
     assert_eq!(events(&app, &s.lot, "inspecting", "conformant"), 2);
     assert_eq!(events(&app, &s.lot, "inspecting", "non_conformant"), 2);
     assert_eq!(events(&app, &s.lot, "destroying", "destroyed"), 2);
-    assert_eq!(events(&app, &s.lot, "storing", "sellable_not_accessible"), 2);
+    assert_eq!(
+        events(&app, &s.lot, "storing", "sellable_not_accessible"),
+        2
+    );
     let fetched = app
         .get(&format!("/api/v1/returns/{return_id}"), &staff)
         .await
@@ -584,7 +612,10 @@ async fn a_consumer_returns_units_of_a_delivered_order_by_lines(app: TestApp) {
         .await
         .problem(422);
     assert!(
-        refused["errors"][0]["message"].as_str().unwrap().contains("1 unit"),
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 unit"),
         "{refused}"
     );
     let before = footprint(&app);
@@ -627,13 +658,19 @@ async fn a_consumer_returns_units_of_a_delivered_order_by_lines(app: TestApp) {
     let line_id = first["lines"][0]["id"].as_str().unwrap();
     let inspected = app
         .post(
-            &format!("/api/v1/returns/{}/inspection", first["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/returns/{}/inspection",
+                first["id"].as_str().unwrap()
+            ),
             &staff,
             json!({"lines": [{"line_id": line_id, "restock_qty": 2, "scrap_qty": 0}]}),
         )
         .await
         .ok(200);
-    assert_eq!(inspected["inspection"]["template_id"], "tpl_default", "{inspected}");
+    assert_eq!(
+        inspected["inspection"]["template_id"], "tpl_default",
+        "{inspected}"
+    );
     assert_eq!(on_hand(&app, &s.lot, "退货区-1"), 1);
     assert_eq!(on_hand_of_kind(&app, &s.lot, "receiving"), 2);
     let listed = app
@@ -659,7 +696,11 @@ async fn bad_returns_are_refused_and_change_nothing(app: TestApp) {
 
     let cases: Vec<(Value, u16, &str)> = vec![
         (json!({"sscc": packed_sscc, "reason": "拒收"}), 409, ""),
-        (json!({"sscc": "006141419999999994", "reason": "拒收"}), 404, ""),
+        (
+            json!({"sscc": "006141419999999994", "reason": "拒收"}),
+            404,
+            "",
+        ),
         (json!({"sscc": "12345", "reason": "拒收"}), 422, "sscc"),
         (json!({"sscc": s.sscc, "reason": "  "}), 422, "reason"),
         (
@@ -673,7 +714,11 @@ async fn bad_returns_are_refused_and_change_nothing(app: TestApp) {
             "lines",
         ),
         (json!({"reason": "拒收"}), 422, "sscc"),
-        (json!({"order_id": s.order_id, "reason": "退货"}), 422, "lines"),
+        (
+            json!({"order_id": s.order_id, "reason": "退货"}),
+            422,
+            "lines",
+        ),
         (
             json!({"order_id": s.order_id, "reason": "退货", "lines": [{"sku_code": "绿茶-100G", "qty": 1}]}),
             422,
@@ -767,7 +812,10 @@ async fn bad_returns_are_refused_and_change_nothing(app: TestApp) {
     app.get("/api/v1/returns?status=lost", &staff)
         .await
         .problem(422);
-    let r = app.get(&format!("/api/v1/returns/{id}"), &staff).await.ok(200);
+    let r = app
+        .get(&format!("/api/v1/returns/{id}"), &staff)
+        .await
+        .ok(200);
     assert_eq!(r["status"], "received");
     assert_eq!(r["inspection"], Value::Null);
     ledger_ok(&app).await;
