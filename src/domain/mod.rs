@@ -5,6 +5,7 @@ pub mod access;
 pub mod batching;
 pub mod code128;
 pub mod csv;
+pub mod dispatch;
 pub mod evidence;
 pub mod gs1;
 pub mod ids;

@@ -39,6 +39,12 @@ pub enum BizStep {
     Picking,
     Packing,
     Shipping,
+    /// A carrier moving a parcel between its hubs.
+    Transporting,
+    /// A parcel reaching its consignee (the carrier's delivery).
+    Arriving,
+    /// A parcel opened again at the warehouse (taken off its manifest).
+    Unpacking,
     Destroying,
     CycleCounting,
     /// CBV 2.0 has no step for allocating stock to an order (its `reserving`
@@ -59,6 +65,9 @@ impl BizStep {
             BizStep::Picking => "picking",
             BizStep::Packing => "packing",
             BizStep::Shipping => "shipping",
+            BizStep::Transporting => "transporting",
+            BizStep::Arriving => "arriving",
+            BizStep::Unpacking => "unpacking",
             BizStep::Destroying => "destroying",
             BizStep::CycleCounting => "cycle_counting",
             BizStep::Other => "other",

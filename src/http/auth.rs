@@ -101,6 +101,8 @@ pub struct StaffOnly;
 pub struct StaffOrMerchant;
 /// The warehouse, and carriers for their own objects.
 pub struct StaffOrCarrier;
+/// Carriers, for their own objects.
+pub struct CarrierOnly;
 /// Any valid token; what it sees is still scoped by the service.
 pub struct AnyRole;
 
@@ -115,6 +117,9 @@ impl Allowed for StaffOrMerchant {
 }
 impl Allowed for StaffOrCarrier {
     const ROLES: &'static [Role] = &[Role::Admin, Role::Staff, Role::Carrier];
+}
+impl Allowed for CarrierOnly {
+    const ROLES: &'static [Role] = &[Role::Carrier];
 }
 impl Allowed for AnyRole {
     const ROLES: &'static [Role] = &Role::ALL;

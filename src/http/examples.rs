@@ -257,6 +257,24 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
         ),
         (
             "POST",
+            "/api/v1/manifests/{id}/handover",
+            JSON,
+            json!({"sscc": ["006141410000000012", "006141410000000029"]}),
+        ),
+        (
+            "POST",
+            "/api/v1/manifests/{id}/parcels/{sscc}/remove",
+            JSON,
+            json!({"reason": "纸箱破损，重新打包"}),
+        ),
+        (
+            "POST",
+            "/api/v1/parcels/{sscc}/status",
+            JSON,
+            json!({"status": "delivered", "at": "2026-12-03T09:30:00Z"}),
+        ),
+        (
+            "POST",
             "/api/v1/returns",
             JSON,
             json!({"sscc": "006141410000000012", "reason": "收件人拒收，快递退回"}),

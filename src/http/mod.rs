@@ -12,6 +12,7 @@ pub mod declared;
 pub mod evidence;
 pub mod examples;
 pub mod inspections;
+pub mod manifests;
 pub mod master_data;
 pub mod merchants;
 pub mod metrics;
@@ -172,6 +173,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(parcels::label_pdf)
                 .service(parcels::batch_labels_pdf)
                 .service(batches::count_tasks)
+                .service(manifests::list)
+                .service(manifests::get_csv)
+                .service(manifests::missing)
+                .service(manifests::get)
+                .service(manifests::close)
+                .service(manifests::handover)
+                .service(manifests::remove_parcel)
+                .service(manifests::parcel_status)
                 .service(returns::receive)
                 .service(returns::list)
                 .service(returns::get)
@@ -200,6 +209,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "orders", description = "Orders from live sessions: bulk idempotent ingest, reservation, backorders, cancel"),
         (name = "batching", description = "Pick batches (waves) of reserved orders: hot_sku, identical, cluster; walk-ordered pick lists"),
         (name = "packing", description = "Parcels with GS1 SSCCs on their carrier's open manifest; GS1-128 labels in ZPL and PDF"),
+        (name = "dispatch", description = "Manifests carriers pull as JSON and CSV, handover by scan, carrier parcel statuses"),
         (name = "returns", description = "Returns: parcels and consumers' units received back, re-inspected, restocked or scrapped"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),

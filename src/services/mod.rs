@@ -10,6 +10,7 @@ pub mod access;
 pub mod batching;
 pub mod carriers;
 pub mod catalog;
+pub mod dispatch;
 pub mod evidence;
 pub mod inspections;
 pub mod ledger;

@@ -47,7 +47,7 @@ use utoipa::ToSchema;
 use crate::config::Warehouse;
 use crate::db::backend::{self, Serial};
 use crate::db::schema::{
-    batch_orders, batches, carriers, locations, lots, manifests, order_lines, orders, parcel_lines,
+    batch_orders, batches, carriers, locations, lots, order_lines, orders, parcel_lines,
     parcel_statuses, parcels, reservations, skus, stock,
 };
 use crate::db::{self, AnyConnection};
@@ -157,12 +157,12 @@ pub struct StatusEntry {
 }
 
 /// The packing and dispatch locations packing moves units between.
-struct Floor {
-    packing: String,
-    dispatch: String,
+pub(crate) struct Floor {
+    pub(crate) packing: String,
+    pub(crate) dispatch: String,
 }
 
-fn floor(c: &mut AnyConnection) -> Result<Floor, AppError> {
+pub(crate) fn floor(c: &mut AnyConnection) -> Result<Floor, AppError> {
     let mut default_of = |kind: &str| -> Result<String, AppError> {
         let found: Option<String> = locations::table
             .filter(locations::kind.eq(kind))
@@ -596,18 +596,37 @@ fn tracking_free(
 /// The carrier's open manifest, created when there is none. Two packers
 /// creating it at once: the partial unique index lets one INSERT in, the
 /// other's `ON CONFLICT DO NOTHING` waits for it and then finds its row.
+///
+/// On PostgreSQL the row is read `FOR SHARE`: packers share it, and a
+/// dispatcher closing it (an UPDATE) waits for them to commit, so a closed
+/// manifest never gains a parcel and a close counts every parcel packed
+/// before it. A packer that waited on a close finds no open row (the lock
+/// re-reads it) and opens the next manifest. SQLite's single writer gives
+/// the same order.
 fn open_manifest(
     c: &mut AnyConnection,
     who: &Principal,
     carrier_id: &str,
 ) -> Result<String, AppError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        id: String,
+    }
     let find = |c: &mut AnyConnection| -> Result<Option<String>, AppError> {
-        Ok(manifests::table
-            .filter(manifests::carrier_id.eq(carrier_id))
-            .filter(manifests::status.eq("open"))
-            .select(manifests::id)
-            .first(c)
-            .optional()?)
+        let found: Vec<Found> = match c {
+            AnyConnection::Postgresql(pg) => diesel::sql_query(
+                "SELECT id FROM manifests WHERE carrier_id = $1 AND status = 'open' FOR SHARE",
+            )
+            .bind::<diesel::sql_types::Text, _>(carrier_id)
+            .load(pg)?,
+            AnyConnection::Sqlite(lite) => diesel::sql_query(
+                "SELECT id FROM manifests WHERE carrier_id = $1 AND status = 'open'",
+            )
+            .bind::<diesel::sql_types::Text, _>(carrier_id)
+            .load(lite)?,
+        };
+        Ok(found.into_iter().next().map(|f| f.id))
     };
     if let Some(id) = find(c)? {
         return Ok(id);
@@ -970,7 +989,7 @@ fn move_stock(
 }
 
 /// The EPC class of each lot (see `domain::trace::lot_class`).
-fn lot_classes(
+pub(crate) fn lot_classes(
     c: &mut AnyConnection,
     lot_ids: &[&str],
 ) -> Result<HashMap<String, String>, AppError> {
@@ -1054,7 +1073,7 @@ fn parcel_row(c: &mut AnyConnection, who: &Principal, sscc: &str) -> Result<Parc
 }
 
 /// The SSCC of a stored parcel, with its prefix length.
-fn stored_sscc(digits: &str, prefix_len: i32) -> Result<Sscc, AppError> {
+pub(crate) fn stored_sscc(digits: &str, prefix_len: i32) -> Result<Sscc, AppError> {
     let prefix = digits
         .get(1..1 + prefix_len as usize)
         .ok_or_else(|| AppError::Internal(format!("stored SSCC {digits} is too short")))?;

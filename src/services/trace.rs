@@ -132,3 +132,62 @@ pub fn record_aggregations(
     }
     Ok(())
 }
+
+/// Any event, for writers that record many at once (handover, carrier
+/// statuses): every column of the log, inserted in multi-row statements.
+pub struct NewEvent<'a> {
+    /// `ObjectEvent` or `AggregationEvent`.
+    pub event_type: &'static str,
+    pub action: Action,
+    /// When it happened: a carrier's own time for its statuses.
+    pub event_time: chrono::NaiveDateTime,
+    pub biz_step: BizStep,
+    /// None: the event states no disposition (EPCIS 2.0 makes it optional);
+    /// stored as an empty string.
+    pub disposition: Option<Disposition>,
+    pub lot_id: &'a str,
+    pub what_class: &'a str,
+    pub quantity: i64,
+    pub location_id: Option<&'a str>,
+    pub biz_tx: Option<(&'a str, String)>,
+    pub actor: Option<&'a str>,
+    /// The parcel (an SSCC's EPC URI): an aggregation's parent, or the
+    /// object an ObjectEvent about a parcel observes.
+    pub parent_id: Option<&'a str>,
+    pub details: Option<serde_json::Value>,
+}
+
+/// Appends `events` in multi-row inserts inside the caller's transaction.
+pub fn record_events(conn: &mut AnyConnection, events: &[NewEvent<'_>]) -> Result<(), AppError> {
+    let now = time::now();
+    for chunk in events.chunks(1_000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|e| {
+                (
+                    trace_events::id.eq(new_id("evt")),
+                    trace_events::event_type.eq(e.event_type),
+                    trace_events::action.eq(e.action.as_str()),
+                    trace_events::event_time.eq(e.event_time),
+                    trace_events::event_tz_offset.eq("+00:00"),
+                    trace_events::biz_step.eq(e.biz_step.as_str()),
+                    trace_events::disposition.eq(e.disposition.map_or("", Disposition::as_str)),
+                    trace_events::lot_id.eq(Some(e.lot_id)),
+                    trace_events::what_class.eq(e.what_class),
+                    trace_events::quantity.eq(Some(e.quantity)),
+                    trace_events::location_id.eq(e.location_id),
+                    trace_events::biz_tx_type.eq(e.biz_tx.as_ref().map(|t| t.0)),
+                    trace_events::biz_tx_id.eq(e.biz_tx.as_ref().map(|t| t.1.as_str())),
+                    trace_events::actor.eq(e.actor),
+                    trace_events::recorded_at.eq(now),
+                    trace_events::details.eq(e.details.as_ref().map(|d| d.to_string())),
+                    trace_events::parent_id.eq(e.parent_id),
+                )
+            })
+            .collect();
+        crate::on_backend!(conn, |inner| diesel::insert_into(trace_events::table)
+            .values(rows)
+            .execute(inner))?;
+    }
+    Ok(())
+}

@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod batches;
+mod dispatch;
 mod evidence;
 mod inspection;
 mod master_data;

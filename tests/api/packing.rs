@@ -44,7 +44,7 @@ fn assert_valid_sscc(sscc: &str) {
     assert_eq!(gs1_check_digit(&sscc[..17]), check, "{sscc}");
 }
 
-async fn floor_locations(app: &TestApp) {
+pub(crate) async fn floor_locations(app: &TestApp) {
     for (code, kind) in [("打包台-1", "packing"), ("发货区-1", "dispatch")] {
         app.post(
             "/api/v1/locations",
@@ -58,7 +58,10 @@ async fn floor_locations(app: &TestApp) {
 
 /// Builds the session's batches and picks every line in full: (batch id,
 /// strategy, carrier code) of each.
-async fn batched_and_picked(app: &TestApp, s: &Session) -> Vec<(String, String, String)> {
+pub(crate) async fn batched_and_picked(
+    app: &TestApp,
+    s: &Session,
+) -> Vec<(String, String, String)> {
     let staff = &s.floor.staff_token;
     let built = app.post("/api/v1/batches", staff, json!({})).await.ok(201);
     let mut out = Vec::new();
@@ -92,7 +95,7 @@ async fn batched_and_picked(app: &TestApp, s: &Session) -> Vec<(String, String, 
     out
 }
 
-async fn ledger_ok(app: &TestApp) {
+pub(crate) async fn ledger_ok(app: &TestApp) {
     let check = app
         .get("/api/v1/admin/ledger-check", &app.admin_token)
         .await
@@ -100,7 +103,7 @@ async fn ledger_ok(app: &TestApp) {
     assert_eq!(check["ok"], true, "{check}");
 }
 
-fn at(app: &TestApp, code: &str, column: &str) -> i64 {
+pub(crate) fn at(app: &TestApp, code: &str, column: &str) -> i64 {
     app.count(&format!(
         "SELECT CAST(COALESCE(SUM(s.{column}), 0) AS BIGINT) AS n FROM stock s \
          JOIN locations l ON l.id = s.location_id WHERE l.code = '{code}'"

@@ -27,9 +27,16 @@ struct Shipment {
     lot: String,
     order_id: String,
     sscc: String,
+    /// A token of carrier SF.
+    carrier_token: String,
 }
 
-async fn floor_and_stock(app: &TestApp, merchant_code: &str, stock: i64) -> (Floor, String) {
+/// The floor, the lot of [`SKU`] put away in A-01, and a token of carrier SF.
+async fn floor_and_stock(
+    app: &TestApp,
+    merchant_code: &str,
+    stock: i64,
+) -> (Floor, String, String) {
     let floor = Floor::new(app, merchant_code, "TEA").await;
     app.post(
         "/api/v1/skus",
@@ -51,10 +58,11 @@ async fn floor_and_stock(app: &TestApp, merchant_code: &str, stock: i64) -> (Flo
         .await
         .ok(201);
     }
-    app.carrier("SF").await;
+    let carrier = app.carrier("SF").await;
+    let (_, carrier_token) = app.token("carrier", None, Some(&carrier)).await;
     let reference = format!("ASN-{merchant_code}");
     let lot = stock_up(app, &floor, SKU, &reference, stock, "2027-09-01", "A-01").await;
-    (floor, lot)
+    (floor, lot, carrier_token)
 }
 
 async fn returns_location(app: &TestApp) {
@@ -68,13 +76,13 @@ async fn returns_location(app: &TestApp) {
 }
 
 /// Reserves, batches, picks and packs an order of `qty` units of the floor's
-/// [`SKU`]; answers (order id, SSCC), the parcel still `packed`.
+/// [`SKU`]; answers (order id, SSCC, manifest id), the parcel still `packed`.
 async fn packed_order(
     app: &TestApp,
     floor: &Floor,
     external_id: &str,
     qty: i64,
-) -> (String, String) {
+) -> (String, String, String) {
     let staff = &floor.staff_token;
     let mut body = order(external_id, "SF", &[(SKU, qty)]);
     body["ship_to"]["address"] = json!(SHIP_TO_ADDRESS);
@@ -111,134 +119,63 @@ async fn packed_order(
         )
         .await
         .ok(201);
-    (order_id, parcel["sscc"].as_str().unwrap().to_string())
+    (
+        order_id,
+        parcel["sscc"].as_str().unwrap().to_string(),
+        parcel["manifest_id"].as_str().unwrap().to_string(),
+    )
 }
 
-/// Hands the parcel of `sscc` over to its carrier.
-///
-/// STAND-IN until `POST /manifests/{id}/handover` lands on main (the lead's
-/// "dispatch: handover"): does in one transaction what that contract says —
-/// the parcel's units leave the ledger with `ship` movements from the
-/// dispatch location, its reservations there go, the parcel is
-/// `handed_over`, and an order with no parcel left packed is `dispatched`.
-fn hand_over(app: &TestApp, sscc: &str) {
-    use depot::services::ledger::{self, Movement, MovementKind};
-    use diesel::RunQueryDsl;
-    let mut conn = app.pool.get().unwrap();
-    let parcel_id = app.text(&format!(
-        "SELECT id AS v FROM parcels WHERE sscc = '{sscc}'"
-    ));
-    let order_id = app.text(&format!(
-        "SELECT order_id AS v FROM parcels WHERE sscc = '{sscc}'"
-    ));
-    let dispatch = app.text("SELECT id AS v FROM locations WHERE kind = 'dispatch' AND is_default");
-    #[derive(diesel::QueryableByName)]
-    struct Line {
-        #[diesel(sql_type = diesel::sql_types::Integer)]
-        line_no: i32,
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        lot_id: String,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        qty: i64,
-    }
-    depot::db::write(&mut conn, |c| {
-        let lines: Vec<Line> = diesel::sql_query(format!(
-            "SELECT line_no, lot_id, qty FROM parcel_lines WHERE parcel_id = '{parcel_id}'"
-        ))
-        .load(c)?;
-        for l in &lines {
-            let row = format!(
-                "order_id = '{order_id}' AND line_no = {n} AND lot_id = '{lot}' \
-                 AND location_id = '{dispatch}'",
-                n = l.line_no,
-                lot = l.lot_id
-            );
-            for sql in [
-                format!("DELETE FROM reservations WHERE {row} AND qty <= {}", l.qty),
-                format!("UPDATE reservations SET qty = qty - {} WHERE {row}", l.qty),
-                format!(
-                    "UPDATE stock SET reserved = reserved - {q} WHERE lot_id = '{lot}' \
-                     AND location_id = '{dispatch}'",
-                    q = l.qty,
-                    lot = l.lot_id
-                ),
-            ] {
-                diesel::sql_query(sql).execute(c)?;
-            }
-            ledger::post(
-                c,
-                &Movement {
-                    kind: MovementKind::Ship,
-                    lot_id: &l.lot_id,
-                    reference: Some(("parcel", sscc)),
-                    reason: None,
-                    actor: None,
-                },
-                &[(&dispatch, -l.qty)],
-            )?;
-        }
-        Ok::<(), depot::error::AppError>(())
-    })
-    .unwrap();
-    set_parcel_status(app, sscc, "handed_over");
-    diesel::sql_query(format!(
-        "UPDATE orders SET status = 'dispatched' WHERE id = '{order_id}' AND NOT EXISTS \
-         (SELECT 1 FROM parcels WHERE order_id = '{order_id}' AND status = 'packed')"
-    ))
-    .execute(&mut *conn)
-    .unwrap();
+/// Closes the parcel's manifest and hands the parcel over to its carrier
+/// by scan: its units leave the ledger (`ship` from dispatch).
+async fn hand_over(app: &TestApp, staff: &str, manifest_id: &str, sscc: &str) {
+    app.post(
+        &format!("/api/v1/manifests/{manifest_id}/close"),
+        staff,
+        json!({}),
+    )
+    .await
+    .ok(200);
+    let handed = app
+        .post(
+            &format!("/api/v1/manifests/{manifest_id}/handover"),
+            staff,
+            json!({"sscc": [sscc]}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(handed["handed_over"], json!([sscc]), "{handed}");
 }
 
 /// The carrier's status update of a handed-over parcel.
-///
-/// STAND-IN until `POST /parcels/{sscc}/status` lands on main: the status
-/// row appended, the parcel's status set, an order whose parcels are all
-/// delivered `delivered`.
-fn carrier_status(app: &TestApp, sscc: &str, status: &str) {
-    use diesel::RunQueryDsl;
-    set_parcel_status(app, sscc, status);
-    if status == "delivered" {
-        let mut conn = app.pool.get().unwrap();
-        diesel::sql_query(format!(
-            "UPDATE orders SET status = 'delivered' WHERE id = \
-             (SELECT order_id FROM parcels WHERE sscc = '{sscc}')"
-        ))
-        .execute(&mut *conn)
-        .unwrap();
-    }
-}
-
-fn set_parcel_status(app: &TestApp, sscc: &str, status: &str) {
-    use diesel::RunQueryDsl;
-    let mut conn = app.pool.get().unwrap();
-    let parcel_id = app.text(&format!(
-        "SELECT id AS v FROM parcels WHERE sscc = '{sscc}'"
-    ));
-    let seq = app.count(&format!(
-        "SELECT CAST(MAX(seq) AS BIGINT) AS n FROM parcel_statuses WHERE parcel_id = '{parcel_id}'"
-    )) + 1;
-    diesel::sql_query(format!(
-        "UPDATE parcels SET status = '{status}' WHERE id = '{parcel_id}'"
-    ))
-    .execute(&mut *conn)
-    .unwrap();
-    diesel::sql_query(format!(
-        "INSERT INTO parcel_statuses (parcel_id, seq, status, at, recorded_at) \
-         VALUES ('{parcel_id}', {seq}, '{status}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-    ))
-    .execute(&mut *conn)
-    .unwrap();
+async fn carrier_status(app: &TestApp, carrier_token: &str, sscc: &str, status: &str) {
+    let parcel = app
+        .post(
+            &format!("/api/v1/parcels/{sscc}/status"),
+            carrier_token,
+            json!({"status": status}),
+        )
+        .await
+        .ok(200);
+    assert_eq!(parcel["status"], status, "{parcel}");
 }
 
 async fn shipped(app: &TestApp, merchant_code: &str, qty: i64, stock: i64) -> Shipment {
-    let (floor, lot) = floor_and_stock(app, merchant_code, stock).await;
-    let (order_id, sscc) = packed_order(app, &floor, &format!("{merchant_code}-1"), qty).await;
-    hand_over(app, &sscc);
+    let (floor, lot, carrier_token) = floor_and_stock(app, merchant_code, stock).await;
+    let (order_id, sscc, manifest_id) =
+        packed_order(app, &floor, &format!("{merchant_code}-1"), qty).await;
+    hand_over(app, &floor.staff_token, &manifest_id, &sscc).await;
+    let dispatched = app
+        .get(&format!("/api/v1/orders/{order_id}"), &floor.staff_token)
+        .await
+        .ok(200);
+    assert_eq!(dispatched["status"], "dispatched", "{dispatched}");
     Shipment {
         floor,
         lot,
         order_id,
         sscc,
+        carrier_token,
     }
 }
 
@@ -327,7 +264,7 @@ async fn a_parcel_returned_to_sender_is_reinspected_half_restocked_half_scrapped
     // carrier brings back.
     let s = shipped(&app, "HONEYSHOP", 4, 4).await;
     let staff = s.floor.staff_token.clone();
-    carrier_status(&app, &s.sscc, "returned_to_sender");
+    carrier_status(&app, &s.carrier_token, &s.sscc, "returned_to_sender").await;
     assert_eq!(on_hand(&app, &s.lot, "A-01"), 0);
 
     // No returns location yet: a clear 409 that changes nothing.
@@ -561,7 +498,7 @@ async fn a_parcel_returned_to_sender_is_reinspected_half_restocked_half_scrapped
 async fn a_consumer_returns_units_of_a_delivered_order_by_lines(app: TestApp) {
     let s = shipped(&app, "HONEYSHOP", 3, 5).await;
     let staff = s.floor.staff_token.clone();
-    carrier_status(&app, &s.sscc, "delivered");
+    carrier_status(&app, &s.carrier_token, &s.sscc, "delivered").await;
     returns_location(&app).await;
 
     // More than was shipped: 422 naming the line, nothing changes.
@@ -691,7 +628,7 @@ async fn bad_returns_are_refused_and_change_nothing(app: TestApp) {
     let staff = s.floor.staff_token.clone();
     returns_location(&app).await;
     // A second order, packed but not handed over.
-    let (packed_order_id, packed_sscc) = packed_order(&app, &s.floor, "HONEYSHOP-P", 1).await;
+    let (packed_order_id, packed_sscc, _) = packed_order(&app, &s.floor, "HONEYSHOP-P", 1).await;
     let before = footprint(&app);
 
     let cases: Vec<(Value, u16, &str)> = vec![
@@ -827,8 +764,7 @@ async fn returns_are_staff_work_and_merchants_see_their_own(app: TestApp) {
     returns_location(&app).await;
     let other = app.merchant("TEASHOP").await;
     let (_, other_token) = app.token("merchant", Some(&other), None).await;
-    let carrier = app.text("SELECT id AS v FROM carriers WHERE code = 'SF'");
-    let (_, carrier_token) = app.token("carrier", None, Some(&carrier)).await;
+    let carrier_token = s.carrier_token.clone();
 
     let body = json!({"sscc": s.sscc, "reason": "快递退回"});
     app.post("/api/v1/returns", &s.floor.merchant_token, body.clone())
