@@ -15,6 +15,7 @@ on_both_backends!(
     a_consumer_returns_units_of_a_delivered_order_by_lines,
     bad_returns_are_refused_and_change_nothing,
     returns_are_staff_work_and_merchants_see_their_own,
+    two_servers_receiving_one_parcel_or_the_last_units_at_once_take_them_once,
 );
 
 const SKU: &str = "蜂蜜-500G";
@@ -807,4 +808,81 @@ async fn returns_are_staff_work_and_merchants_see_their_own(app: TestApp) {
     )
     .await
     .problem(403);
+}
+
+async fn two_servers_receiving_one_parcel_or_the_last_units_at_once_take_them_once(app: TestApp) {
+    let s = shipped(&app, "HONEYSHOP", 3, 3).await;
+    let staff = s.floor.staff_token.clone();
+    returns_location(&app).await;
+    let second = app.second_server();
+    let bases = [app.address.clone(), second.address.clone()];
+
+    // Four receptions of one parcel, two per server, at once: one gets it.
+    let calls = (0..4).map(|i| {
+        let (app, staff, base) = (&app, staff.clone(), bases[i % 2].clone());
+        let body = json!({"sscc": s.sscc, "reason": format!("快递退回 {i}")});
+        async move { app.post_at(&base, "/api/v1/returns", &staff, body).await }
+    });
+    let replies = futures_util::future::join_all(calls).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![201, 409, 409, 409], "{replies:?}");
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM returns"), 1);
+    assert_eq!(on_hand(&app, &s.lot, "退货区-1"), 3);
+    ledger_ok(&app).await;
+
+    // A second shipped order of three units; three consumer returns of two
+    // units each race for them: one is taken, the others find one unit left.
+    let (lot2_floor_staff, merchant_token) = (staff.clone(), s.floor.merchant_token.clone());
+    let receipt = app
+        .post(
+            "/api/v1/receipts",
+            &merchant_token,
+            json!({"reference": "ASN-HONEYSHOP-2", "lines": [
+                {"sku_code": SKU, "lot_code": "ASN-HONEYSHOP-2", "expected_qty": 3, "expiry_date": "2027-10-01"}]}),
+        )
+        .await
+        .ok(201);
+    let arrival = app
+        .post(
+            &format!(
+                "/api/v1/receipts/{}/arrival",
+                receipt["id"].as_str().unwrap()
+            ),
+            &lot2_floor_staff,
+            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": 3}]}),
+        )
+        .await
+        .ok(200);
+    let lot2 = arrival["lots"][0]["id"].as_str().unwrap().to_string();
+    s.floor.inspect(&app, &lot2, true).await;
+    app.post(
+        &format!("/api/v1/lots/{lot2}/putaway"),
+        &staff,
+        json!({"qty": 3, "location_code": "A-01"}),
+    )
+    .await
+    .ok(200);
+    let (order2, sscc2, manifest2) = packed_order(&app, &s.floor, "HONEYSHOP-2", 3).await;
+    hand_over(&app, &staff, &manifest2, &sscc2).await;
+    carrier_status(&app, &s.carrier_token, &sscc2, "delivered").await;
+    let calls = (0..3).map(|i| {
+        let (app, staff, base) = (&app, staff.clone(), bases[i % 2].clone());
+        let body = json!({"order_id": order2, "reason": "七天无理由退货",
+                          "lines": [{"sku_code": SKU, "qty": 2}]});
+        async move { app.post_at(&base, "/api/v1/returns", &staff, body).await }
+    });
+    let replies = futures_util::future::join_all(calls).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    statuses.sort();
+    assert_eq!(statuses, vec![201, 422, 422], "{replies:?}");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT CAST(SUM(l.qty) AS BIGINT) AS n FROM return_lines l \
+             JOIN returns r ON r.id = l.return_id WHERE r.order_id = '{order2}'"
+        )),
+        2
+    );
+    assert_eq!(on_hand(&app, &lot2, "退货区-1"), 2);
+    ledger_ok(&app).await;
 }
