@@ -169,10 +169,11 @@ fn shipped_states() -> Vec<&'static str> {
 }
 
 fn returns_location(c: &mut AnyConnection) -> Result<Location, AppError> {
-    catalog::default_location(c, "returns").map_err(|_| {
-        AppError::InvalidState(
+    catalog::default_location(c, "returns").map_err(|e| match e {
+        AppError::InvalidState(_) => AppError::InvalidState(
             "there is no default returns location; create a location of kind returns first".into(),
-        )
+        ),
+        other => other,
     })
 }
 
