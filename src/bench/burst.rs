@@ -20,6 +20,7 @@ use serde_json::json;
 
 use super::batching::{self, BatchingReport};
 use super::client::Api;
+use super::dispatch::{self, DispatchReport};
 use super::packing::{self, PackingReport};
 use super::raw::{self, RawCeiling};
 use super::session::{self, Floor, SessionShape};
@@ -97,6 +98,8 @@ pub struct BurstReport {
     pub batching: BatchingReport,
     /// The picking and packing step after batching.
     pub packing: PackingReport,
+    /// The dispatch step after packing.
+    pub dispatch: DispatchReport,
 }
 
 impl Checks {
@@ -175,6 +178,7 @@ impl BurstReport {
             ));
         }
         out.extend(self.packing.failures());
+        out.extend(self.dispatch.failures());
         out
     }
 }
@@ -269,6 +273,12 @@ impl fmt::Display for BurstReport {
             "  packing ratio   order packing parcels/s ÷ raw rows/s = {:.3}; batch packing {:.3}",
             self.packing.single_rate() / raw.max(1e-9),
             self.packing.batch_rate() / raw.max(1e-9)
+        )?;
+        writeln!(f, "{}", self.dispatch)?;
+        writeln!(
+            f,
+            "  dispatch ratio  handover parcels/s ÷ raw rows/s = {:.3}",
+            self.dispatch.handover_rate() / raw.max(1e-9)
         )?;
         let failures = self.failures();
         if failures.is_empty() {
@@ -460,11 +470,22 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         &floor.staff_token,
         client_count,
     ))?;
+    {
+        let mut conn = server.pool.get().map_err(|e| e.to_string())?;
+        packing::check(&mut conn, &mut packing)?;
+    }
+    // Then it is handed to the carrier: close, download, handover.
+    let mut dispatch = actix_web::rt::System::new().block_on(dispatch::run(
+        &api,
+        &floor.staff_token,
+        client_count,
+        &server.database.url,
+    ))?;
     drop(api);
     server.stop();
     {
         let mut conn = server.pool.get().map_err(|e| e.to_string())?;
-        packing::check(&mut conn, &mut packing)?;
+        dispatch::check(&mut conn, &mut dispatch)?;
     }
     let latency = Percentiles::of(&mut tally.latencies);
     Ok(BurstReport {
@@ -491,6 +512,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         session: shape.describe(),
         batching,
         packing,
+        dispatch,
     })
 }
 

@@ -11,6 +11,7 @@
 pub mod batching;
 pub mod burst;
 pub mod client;
+pub mod dispatch;
 pub mod packing;
 pub mod raw;
 pub mod session;

@@ -77,7 +77,11 @@ impl PackingReport {
 
 /// Runs `jobs` on `clients` concurrent tasks of one client thread, each
 /// with one request in flight; answers the time and the first error.
-async fn concurrently<F, Fut>(clients: usize, jobs: usize, job: F) -> (Duration, Option<String>)
+pub(super) async fn concurrently<F, Fut>(
+    clients: usize,
+    jobs: usize,
+    job: F,
+) -> (Duration, Option<String>)
 where
     F: Fn(usize) -> Fut + Clone + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + 'static,

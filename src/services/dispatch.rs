@@ -125,6 +125,65 @@ pub struct HandoverResult {
     pub unknown: Vec<String>,
 }
 
+/// One parcel of an order, as the order shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OrderParcel {
+    pub sscc: String,
+    pub status: String,
+    pub carrier_code: String,
+    pub tracking_no: String,
+    pub manifest_id: Option<String>,
+    /// Oldest first.
+    pub status_history: Vec<packing::StatusEntry>,
+}
+
+/// The parcels of an order, oldest first, with their status histories.
+pub fn order_parcels(c: &mut AnyConnection, order_id: &str) -> Result<Vec<OrderParcel>, AppError> {
+    let rows: Vec<(String, String, String, String, String, Option<String>)> = parcels::table
+        .inner_join(carriers::table.on(carriers::id.eq(parcels::carrier_id)))
+        .filter(parcels::order_id.eq(order_id))
+        .order(parcels::id.asc())
+        .select((
+            parcels::id,
+            parcels::sscc,
+            parcels::status,
+            carriers::code,
+            parcels::tracking_no,
+            parcels::manifest_id,
+        ))
+        .load(c)?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let history: Vec<(String, String, NaiveDateTime)> = parcel_statuses::table
+        .filter(parcel_statuses::parcel_id.eq_any(&ids))
+        .order((parcel_statuses::parcel_id.asc(), parcel_statuses::seq.asc()))
+        .select((
+            parcel_statuses::parcel_id,
+            parcel_statuses::status,
+            parcel_statuses::at,
+        ))
+        .load(c)?;
+    let mut by_parcel: HashMap<String, Vec<packing::StatusEntry>> = HashMap::new();
+    for (id, status, at) in history {
+        by_parcel.entry(id).or_default().push(packing::StatusEntry {
+            status,
+            at: time::rfc3339(&at),
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, sscc, status, carrier_code, tracking_no, manifest_id)| OrderParcel {
+                status_history: by_parcel.remove(&id).unwrap_or_default(),
+                sscc,
+                status,
+                carrier_code,
+                tracking_no,
+                manifest_id,
+            },
+        )
+        .collect())
+}
+
 /// What the manifest list filters on.
 #[derive(Debug, Clone, Default)]
 pub struct ManifestFilter {

@@ -994,8 +994,7 @@ pub struct Order {
     pub live_session: Option<String>,
     pub carrier_id: Option<String>,
     pub ship_to: ShipTo,
-    /// reserved, backordered, cancelled, picked, packed, dispatched,
-    /// delivered or returned.
+    /// reserved, backordered, cancelled, picked, packed, dispatched, delivered or returned.
     pub status: String,
     pub units: i64,
     pub lines: Vec<OrderLine>,
@@ -1015,6 +1014,10 @@ pub struct Order {
     #[serde(serialize_with = "time::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub ship_by: NaiveDateTime,
+    /// Its parcels with their status history (one order's view; lists
+    /// leave it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parcels: Option<Vec<crate::services::dispatch::OrderParcel>>,
 }
 
 #[derive(Queryable)]
@@ -1129,6 +1132,7 @@ fn to_orders(c: &mut AnyConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, A
             created_by: r.created_by,
             updated_at: r.updated_at,
             ship_by: r.ship_by,
+            parcels: None,
         })
         .collect())
 }
@@ -1168,9 +1172,13 @@ pub fn get(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order,
         .first(conn)
         .optional()?;
     match row {
-        Some(r) if who.sees_merchant(&r.merchant_id) => to_orders(conn, vec![r])?
-            .pop()
-            .ok_or_else(|| AppError::Internal("an order row read back as nothing".into())),
+        Some(r) if who.sees_merchant(&r.merchant_id) => {
+            let mut order = to_orders(conn, vec![r])?
+                .pop()
+                .ok_or_else(|| AppError::Internal("an order row read back as nothing".into()))?;
+            order.parcels = Some(crate::services::dispatch::order_parcels(conn, id)?);
+            Ok(order)
+        }
         _ => Err(AppError::not_found("order", id)),
     }
 }

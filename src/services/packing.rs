@@ -150,7 +150,7 @@ pub struct ParcelView {
     pub created_at: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusEntry {
     pub status: String,
     pub at: String,

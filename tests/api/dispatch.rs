@@ -16,6 +16,7 @@ on_both_backends!(
     two_carriers_manifests_are_closed_pulled_handed_over_and_tracked,
     bad_dispatch_requests_are_refused_and_change_nothing,
     a_parcel_taken_off_its_manifest_is_repacked_onto_the_next_one,
+    a_close_while_two_servers_pack_loses_no_parcel_and_takes_none_after,
 );
 
 /// An address a spreadsheet and a naive CSV writer get wrong: a comma,
@@ -348,6 +349,21 @@ async fn two_carriers_manifests_are_closed_pulled_handed_over_and_tracked(app: T
         ["packed", "handed_over", "in_transit", "delivered"]
     );
     assert_eq!(order_status(&app, &scanned[0].0), "delivered");
+    // The merchant's order shows its parcel and the history.
+    let o = app
+        .get(
+            &format!("/api/v1/orders/{}", scanned[0].0),
+            &d.s.floor.merchant_token,
+        )
+        .await
+        .ok(200);
+    assert_eq!(o["status"], "delivered", "{o}");
+    assert_eq!(o["parcels"][0]["sscc"], delivered.as_str(), "{o}");
+    assert_eq!(
+        o["parcels"][0]["status_history"].as_array().unwrap().len(),
+        4,
+        "{o}"
+    );
     // Nothing follows delivery.
     app.post(
         &status(delivered),
@@ -607,4 +623,92 @@ async fn a_parcel_taken_off_its_manifest_is_repacked_onto_the_next_one(app: Test
         )),
         "open"
     );
+}
+
+async fn a_close_while_two_servers_pack_loses_no_parcel_and_takes_none_after(app: TestApp) {
+    let s = live_session(&app).await;
+    floor_locations(&app).await;
+    batched_and_picked(&app, &s).await;
+    let second = app.second_server();
+    let staff = s.floor.staff_token.clone();
+    // Open SF's manifest with one parcel, then pack the rest from two
+    // servers while a dispatcher closes it.
+    let sf_orders: Vec<String> = s
+        .reserved
+        .iter()
+        .filter(|o| order_carrier(&app, o) == "SF")
+        .cloned()
+        .collect();
+    let first = app
+        .post(
+            &format!("/api/v1/orders/{}/parcels", sf_orders[0]),
+            &staff,
+            json!({"weight_g": 300}),
+        )
+        .await
+        .ok(201);
+    let manifest = first["manifest_id"].as_str().unwrap().to_string();
+    let packs = sf_orders[1..].iter().enumerate().map(|(i, order)| {
+        let base = if i % 2 == 0 {
+            app.address.clone()
+        } else {
+            second.address.clone()
+        };
+        let (staff, app, order) = (staff.clone(), &app, order.clone());
+        async move {
+            app.post_at(
+                &base,
+                &format!("/api/v1/orders/{order}/parcels"),
+                &staff,
+                json!({"weight_g": 300}),
+            )
+            .await
+            .ok(201)
+        }
+    });
+    let close = async {
+        app.post_at(
+            &second.address,
+            &format!("/api/v1/manifests/{manifest}/close"),
+            &staff,
+            json!({}),
+        )
+        .await
+        .ok(200)
+    };
+    let (parcels, closed) =
+        futures_util::future::join(futures_util::future::join_all(packs), close).await;
+    // What the close counted is what the manifest holds: no parcel joined
+    // it after, none was lost; the rest opened one new manifest.
+    let on_closed = app.count(&format!(
+        "SELECT COUNT(*) AS n FROM parcels WHERE manifest_id = '{manifest}'"
+    ));
+    assert_eq!(closed["parcel_count"], on_closed, "{closed}");
+    let later: HashSet<&str> = parcels
+        .iter()
+        .map(|p| p["manifest_id"].as_str().unwrap())
+        .filter(|m| *m != manifest)
+        .collect();
+    assert!(later.len() <= 1, "one new open manifest: {later:?}");
+    assert_eq!(
+        on_closed as usize
+            + parcels
+                .iter()
+                .filter(|p| p["manifest_id"] != manifest.as_str())
+                .count(),
+        sf_orders.len()
+    );
+    assert!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM manifests WHERE status = 'open' AND carrier_id = \
+             (SELECT carrier_id FROM manifests WHERE id = '{manifest}')"
+        )) <= 1
+    );
+    ledger_ok(&app).await;
+}
+
+fn order_carrier(app: &TestApp, order_id: &str) -> String {
+    app.text(&format!(
+        "SELECT c.code AS v FROM orders o JOIN carriers c ON c.id = o.carrier_id WHERE o.id = '{order_id}'"
+    ))
 }
