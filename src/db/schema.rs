@@ -489,6 +489,57 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    returns (id) {
+        id -> Text,
+        merchant_id -> Text,
+        order_id -> Text,
+        parcel_id -> Nullable<Text>,
+        kind -> Text,
+        reason -> Text,
+        status -> Text,
+        location_id -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        template_id -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        inspected_at -> Nullable<Timestamp>,
+        inspected_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    return_lines (id) {
+        id -> Text,
+        return_id -> Text,
+        line_no -> Integer,
+        order_line_no -> Integer,
+        sku_id -> Text,
+        lot_id -> Text,
+        qty -> BigInt,
+        restock_qty -> Nullable<BigInt>,
+        scrap_qty -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    return_findings (return_id, check_code) {
+        return_id -> Text,
+        check_code -> Text,
+        defect_class -> Text,
+        defects -> BigInt,
+    }
+}
+
+diesel::table! {
+    return_evidence (return_id, position) {
+        return_id -> Text,
+        position -> Integer,
+        uri -> Text,
+        sha256 -> Text,
+    }
+}
+
 diesel::joinable!(api_tokens -> merchants (merchant_id));
 diesel::joinable!(api_tokens -> carriers (carrier_id));
 diesel::joinable!(skus -> merchants (merchant_id));
@@ -534,6 +585,13 @@ diesel::joinable!(parcel_lines -> lots (lot_id));
 diesel::joinable!(parcel_statuses -> parcels (parcel_id));
 diesel::joinable!(count_tasks -> lots (lot_id));
 diesel::joinable!(count_tasks -> locations (location_id));
+diesel::joinable!(returns -> orders (order_id));
+diesel::joinable!(returns -> locations (location_id));
+diesel::joinable!(return_lines -> returns (return_id));
+diesel::joinable!(return_lines -> lots (lot_id));
+diesel::joinable!(return_lines -> skus (sku_id));
+diesel::joinable!(return_findings -> returns (return_id));
+diesel::joinable!(return_evidence -> returns (return_id));
 diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     carriers,
@@ -574,6 +632,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     count_tasks,
     webhooks,
     webhook_deliveries,
+    returns,
+    return_lines,
+    return_findings,
+    return_evidence,
 );
 
 // Webhooks (migration 000018).

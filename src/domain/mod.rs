@@ -17,6 +17,7 @@ pub mod orders;
 pub mod page;
 pub mod receiving;
 pub mod reservations;
+pub mod returns;
 pub mod sampling;
 pub mod storage;
 pub mod switching;

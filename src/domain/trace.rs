@@ -123,6 +123,8 @@ pub mod biz_tx {
     pub const PURCHASE_ORDER: &str = "po";
     /// Bill of lading: a carrier's manifest.
     pub const BILL_OF_LADING: &str = "bol";
+    /// Return merchandise authorisation: a return received back.
+    pub const RETURN_AUTHORIZATION: &str = "rma";
 }
 
 /// The EPC class of a lot. With a GTIN it is the GS1 Digital Link URI of the

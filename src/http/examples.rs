@@ -284,6 +284,23 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             json!({"status": "delivered", "at": "2026-12-03T09:30:00Z"}),
         ),
         (
+            "POST",
+            "/api/v1/returns",
+            JSON,
+            json!({"sscc": "006141410000000012", "reason": "收件人拒收，快递退回"}),
+        ),
+        (
+            "POST",
+            "/api/v1/returns/{id}/inspection",
+            JSON,
+            json!({
+                "lines": [{"line_id": "rtl_01JF7A2B3C4D5E6F7G8H9J0K1M", "restock_qty": 1, "scrap_qty": 1}],
+                "findings": [{"check_code": "SEAL", "defects": 1}],
+                "evidence": [{"uri": format!("/api/v1/evidence/{SHA256}"), "sha256": SHA256}],
+                "notes": "一瓶封口破损，报废；另一瓶完好，重新上架"
+            }),
+        ),
+        (
             "PATCH",
             "/api/v1/skus/{id}",
             JSON,

@@ -23,6 +23,7 @@ pub mod problems;
 pub mod query;
 pub mod receiving;
 pub mod reports;
+pub mod returns;
 pub mod sampling;
 pub mod storage;
 pub mod templates;
@@ -184,7 +185,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(webhooks::create)
                 .service(webhooks::list)
                 .service(webhooks::deliveries)
-                .service(webhooks::remove),
+                .service(webhooks::remove)
+                .service(returns::receive)
+                .service(returns::list)
+                .service(returns::get)
+                .service(returns::inspect),
         );
 }
 
@@ -211,6 +216,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "packing", description = "Parcels with GS1 SSCCs on their carrier's open manifest; GS1-128 labels in ZPL and PDF"),
         (name = "dispatch", description = "Manifests carriers pull as JSON and CSV, handover by scan, carrier parcel statuses"),
         (name = "webhooks", description = "Merchants' webhooks: signed POSTs of order and parcel events from an outbox, retried with backoff; the deliveries"),
+        (name = "returns", description = "Returns: parcels and consumers' units received back, re-inspected, restocked or scrapped"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )

@@ -24,6 +24,7 @@ pub mod picking;
 pub mod receiving;
 pub mod reports;
 pub mod reservations;
+pub mod returns;
 pub mod storage;
 pub mod switching;
 pub mod trace;

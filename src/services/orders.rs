@@ -1000,6 +1000,8 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     /// What is held for the order, lot by lot and bin by bin (FEFO).
     pub reservations: Vec<Reservation>,
+    /// Units of the order that came back, oldest return first.
+    pub returns: Vec<crate::services::returns::ReturnSummary>,
     #[serde(serialize_with = "time::serialize")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: NaiveDateTime,
@@ -1047,6 +1049,7 @@ fn to_orders(c: &mut AnyConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, A
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let mut lines_of: HashMap<String, Vec<OrderLine>> = HashMap::new();
     let mut held_of: HashMap<String, Vec<Reservation>> = HashMap::new();
+    let mut returns_of = crate::services::returns::summaries_for_orders(c, &ids)?;
     for chunk in ids.chunks(CHUNK) {
         let lines: Vec<(String, i32, String, i64, Option<String>)> = db::fresh(
             order_lines::table
@@ -1108,6 +1111,7 @@ fn to_orders(c: &mut AnyConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, A
         .map(|r| Order {
             lines: lines_of.remove(&r.id).unwrap_or_default(),
             reservations: held_of.remove(&r.id).unwrap_or_default(),
+            returns: returns_of.remove(&r.id).unwrap_or_default(),
             id: r.id,
             merchant_id: r.merchant_id,
             channel: r.channel,

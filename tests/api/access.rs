@@ -685,6 +685,42 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff"],
             success: 200,
         },
+        // No returns location is set up in this fixture: a return that may
+        // be received meets the floor check, 409.
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/returns".into(),
+            template: "/api/v1/returns",
+            body: Some(json!({"sscc": "006141410000000012", "reason": "拒收"})),
+            allowed: &["admin", "staff"],
+            success: 409,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/returns".into(),
+            template: "/api/v1/returns",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/returns/ret_none".into(),
+            template: "/api/v1/returns/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/returns/ret_none/inspection".into(),
+            template: "/api/v1/returns/{id}/inspection",
+            body: Some(
+                json!({"lines": [{"line_id": "rtl_none", "restock_qty": 1, "scrap_qty": 0}]}),
+            ),
+            allowed: &["admin", "staff"],
+            success: 404,
+        },
         // Inspection of the SKU is not discontinued, so the admin passes the
         // role check and meets the state check: 409.
         Endpoint {

@@ -27,7 +27,7 @@ pub struct Session {
     pub carriers: Vec<(String, String)>,
 }
 
-async fn stock_up(
+pub(crate) async fn stock_up(
     app: &TestApp,
     floor: &Floor,
     sku: &str,

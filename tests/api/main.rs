@@ -20,6 +20,7 @@ mod queries;
 mod receiving;
 mod reports;
 mod reservations;
+mod returns;
 mod sampling;
 mod ship_by;
 mod short_picks;
