@@ -593,6 +593,7 @@ diesel::joinable!(return_lines -> skus (sku_id));
 diesel::joinable!(return_findings -> returns (return_id));
 diesel::joinable!(return_evidence -> returns (return_id));
 diesel::allow_tables_to_appear_in_same_query!(
+    share_links,
     merchants,
     carriers,
     api_tokens,
@@ -674,3 +675,17 @@ diesel::table! {
 
 diesel::joinable!(webhooks -> merchants (merchant_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+
+diesel::table! {
+    share_links (id) {
+        id -> Text,
+        token_hash -> Text,
+        parcel_id -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(share_links -> parcels (parcel_id));

@@ -25,6 +25,7 @@ pub mod receiving;
 pub mod reports;
 pub mod returns;
 pub mod sampling;
+pub mod share;
 pub mod storage;
 pub mod templates;
 pub mod tokens;
@@ -189,12 +190,18 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(returns::receive)
                 .service(returns::list)
                 .service(returns::get)
-                .service(returns::inspect),
+                .service(returns::inspect)
+                .service(share::create)
+                .service(share::revoke),
         );
 }
 
 /// Routes outside the OpenAPI document (pages for people).
-const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
+const PAGES: &[(&str, &str)] = &[
+    ("GET", "/docs"),
+    ("GET", "/problems/{code}"),
+    ("GET", "/p/{token}"),
+];
 
 #[derive(OpenApi)]
 #[openapi(
@@ -404,6 +411,7 @@ pub fn app(
         .app_data(body::path_config())
         .route("/docs", web::get().to(ops::docs))
         .route("/problems/{code}", web::get().to(problems::problem_page))
+        .route("/p/{token}", web::get().to(share::page))
         .default_service(web::to(problems::no_route))
         // Innermost first: authentication, the refusal of query parameters an
         // operation does not declare (after authentication, so that 401 comes

@@ -25,6 +25,7 @@ pub mod receiving;
 pub mod reports;
 pub mod reservations;
 pub mod returns;
+pub mod share;
 pub mod storage;
 pub mod switching;
 pub mod trace;

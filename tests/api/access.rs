@@ -678,6 +678,22 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             success: 404,
         },
         Endpoint {
+            method: "POST",
+            path: "/api/v1/parcels/006141410000000012/share".into(),
+            template: "/api/v1/parcels/{sscc}/share",
+            body: Some(json!({})),
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
+        Endpoint {
+            method: "DELETE",
+            path: "/api/v1/parcels/006141410000000012/share/shr_none".into(),
+            template: "/api/v1/parcels/{sscc}/share/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
+        Endpoint {
             method: "GET",
             path: "/api/v1/count-tasks".into(),
             template: "/api/v1/count-tasks",

@@ -28,14 +28,14 @@ const SECOND_ADDRESS: &str = "\"国贸\"大厦 B1, 朝阳区建国路 1 号";
 const FORMULA_NAME: &str = "=HYPERLINK(\"http://x\")";
 
 /// Parcels: (order id, carrier code, sscc, manifest id).
-struct Dispatched {
-    s: Session,
-    parcels: Vec<(String, String, String, String)>,
+pub(crate) struct Dispatched {
+    pub(crate) s: Session,
+    pub(crate) parcels: Vec<(String, String, String, String)>,
 }
 
 /// The live session plus two orders with tricky ship-to, batched, picked
 /// and packed (one parcel per order).
-async fn packed(app: &TestApp) -> Dispatched {
+pub(crate) async fn packed(app: &TestApp) -> Dispatched {
     let s = live_session(app).await;
     floor_locations(app).await;
     let mut tricky = order("Q-1", "SF", &[("HOT", 1)]);

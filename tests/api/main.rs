@@ -22,6 +22,7 @@ mod reports;
 mod reservations;
 mod returns;
 mod sampling;
+mod share;
 mod ship_by;
 mod short_picks;
 mod startup;
