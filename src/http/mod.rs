@@ -28,6 +28,7 @@ pub mod sampling;
 pub mod storage;
 pub mod templates;
 pub mod tokens;
+pub mod trace;
 pub mod webhooks;
 pub mod wire;
 
@@ -189,7 +190,10 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(returns::receive)
                 .service(returns::list)
                 .service(returns::get)
-                .service(returns::inspect),
+                .service(returns::inspect)
+                .service(trace::parcel)
+                .service(trace::order)
+                .service(trace::forward),
         );
 }
 
@@ -217,6 +221,7 @@ const PAGES: &[(&str, &str)] = &[("GET", "/docs"), ("GET", "/problems/{code}")];
         (name = "dispatch", description = "Manifests carriers pull as JSON and CSV, handover by scan, carrier parcel statuses"),
         (name = "webhooks", description = "Merchants' webhooks: signed POSTs of order and parcel events from an outbox, retried with backoff; the deliveries"),
         (name = "returns", description = "Returns: parcels and consumers' units received back, re-inspected, restocked or scrapped"),
+        (name = "trace", description = "Backward trace (parcel or order to lots, inspections, evidence, receipt), forward trace (lot to orders, parcels, manifests, carriers)"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )

@@ -28,4 +28,5 @@ pub mod returns;
 pub mod storage;
 pub mod switching;
 pub mod trace;
+pub mod trace_query;
 pub mod webhooks;

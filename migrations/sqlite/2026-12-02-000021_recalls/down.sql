@@ -1,0 +1,2 @@
+DROP INDEX trace_events_parent;
+DROP INDEX trace_events_biz_tx;
