@@ -35,7 +35,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{
-    carriers, inspection_evidence, inspection_findings, inspection_templates, inspections, lots,
+    carriers, inspection_evidence, inspection_findings, inspection_templates, inspections, locations, lots,
     manifests, merchants, order_lines, orders, parcel_lines, parcel_statuses, parcels,
     receipt_arrival_lines, receipt_arrivals, receipt_lines, receipts, reservations, returns, skus,
     trace_events,
@@ -49,6 +49,11 @@ use crate::error::AppError;
 use crate::services::packing::stored_sscc;
 use crate::services::trace::tx_uri;
 
+/// The location kind of packed parcels waiting for handover.
+const DISPATCH_KIND: &str = "dispatch";
+/// The location kind of picked units waiting to be packed.
+const PACKING_KIND: &str = "packing";
+
 /// Ids per `IN (…)` list.
 const CHUNK: usize = 500;
 
@@ -59,14 +64,15 @@ pub struct TraceMerchant {
     pub name: String,
 }
 
-/// Units of one lot in one order line: `packed` (in a parcel) or
-/// `reserved` (promised, not yet packed).
+/// Units of one lot in one order line: `packed` (in a parcel), `picked`
+/// (on a packing location, not yet packed) or `reserved` (promised, in
+/// stock).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LineLot {
     pub lot_id: String,
     pub lot_code: String,
     pub qty: i64,
-    /// packed or reserved.
+    /// packed, picked or reserved.
     pub state: String,
 }
 
@@ -353,12 +359,22 @@ fn backward(
         ))
         .order((parcel_lines::parcel_id, parcel_lines::line_no, parcel_lines::lot_id))
         .load(c)?;
-    let reserved: Vec<(i32, String, i64)> = if only_parcel.is_some() {
+    // Packed units stay reserved on the dispatch location until handover;
+    // the parcel lines already count those. Reserved units on a packing
+    // location are picked, not yet packed.
+    let reserved: Vec<(i32, String, i64, String)> = if only_parcel.is_some() {
         Vec::new()
     } else {
         reservations::table
+            .inner_join(locations::table)
             .filter(reservations::order_id.eq(order_id))
-            .select((reservations::line_no, reservations::lot_id, reservations::qty))
+            .filter(locations::kind.ne(DISPATCH_KIND))
+            .select((
+                reservations::line_no,
+                reservations::lot_id,
+                reservations::qty,
+                locations::kind,
+            ))
             .load(c)?
     };
 
@@ -387,8 +403,9 @@ fn backward(
     for (_, line_no, lot, qty) in &packed {
         *per_line.entry((*line_no, lot.clone(), "packed")).or_default() += qty;
     }
-    for (line_no, lot, qty) in &reserved {
-        *per_line.entry((*line_no, lot.clone(), "reserved")).or_default() += qty;
+    for (line_no, lot, qty, kind) in &reserved {
+        let state = if kind == PACKING_KIND { "picked" } else { "reserved" };
+        *per_line.entry((*line_no, lot.clone(), state)).or_default() += qty;
     }
     let lines = line_rows
         .into_iter()
@@ -876,7 +893,8 @@ pub struct ForwardParcelGroup {
 }
 
 /// The orders of one status that the lot reached: units packed into their
-/// parcels and units still reserved for them.
+/// parcels and units still reserved for them (in stock, or picked and on a
+/// packing location).
 #[derive(Debug, Clone, Serialize, ToSchema, QueryableByName)]
 pub struct ForwardOrderGroup {
     #[diesel(sql_type = Text)]
@@ -914,7 +932,7 @@ pub struct ForwardTotals {
     pub received: i64,
     /// On hand at storage, quarantine and receiving locations.
     pub in_stock: i64,
-    /// Promised to open orders, not yet picked.
+    /// Of in_stock, promised to open orders, not yet picked.
     pub reserved: i64,
     /// Picked, on a packing location, not yet packed.
     pub picked: i64,
@@ -1025,7 +1043,9 @@ pub fn forward(
                      FROM parcel_lines pl JOIN parcels p ON p.id = pl.parcel_id \
                      WHERE pl.lot_id = $1 AND p.status <> 'removed' \
                      UNION ALL \
-                     SELECT r.order_id, 0, r.qty FROM reservations r WHERE r.lot_id = $1 \
+                     SELECT r.order_id, 0, r.qty FROM reservations r \
+                     JOIN locations l ON l.id = r.location_id \
+                     WHERE r.lot_id = $1 AND l.kind <> 'dispatch' \
                   ) t GROUP BY order_id) u \
              JOIN orders o ON o.id = u.order_id \
              GROUP BY o.status ORDER BY o.status",
@@ -1055,12 +1075,17 @@ pub fn forward(
         };
         for s in &stock {
             match s.location_kind.as_str() {
-                "packing" => totals.picked += s.on_hand,
-                "dispatch" => totals.packed += s.on_hand,
+                PACKING_KIND => totals.picked += s.on_hand,
+                DISPATCH_KIND => totals.packed += s.on_hand,
                 "returns" => totals.returned += s.on_hand,
-                _ => totals.in_stock += s.on_hand,
+                // Units on packing and dispatch locations stay reserved
+                // for their order until handover: they are counted as
+                // picked or packed, not as reserved.
+                _ => {
+                    totals.in_stock += s.on_hand;
+                    totals.reserved += s.reserved;
+                }
             }
-            totals.reserved += s.reserved;
         }
         totals.shipped = parcel_groups
             .iter()

@@ -29,4 +29,5 @@ mod storage;
 mod switching;
 mod templates;
 mod tour;
+mod trace;
 mod webhooks;
