@@ -19,6 +19,7 @@ pub mod master_data;
 pub mod merchants;
 pub mod order_queue;
 pub mod orders;
+pub mod recall;
 pub mod packing;
 pub mod picking;
 pub mod receiving;
