@@ -378,13 +378,15 @@ fn load(c: &mut AnyConnection, id: &str) -> Result<Recall, AppError> {
          FROM parcel_lines pl JOIN parcels p ON p.id = pl.parcel_id \
          JOIN carriers c ON c.id = p.carrier_id \
          JOIN orders o ON o.id = p.order_id \
-         LEFT JOIN recall_parcels rp ON rp.parcel_id = p.id AND rp.recall_id = $2 \
-         WHERE pl.lot_id = $1 \
+         LEFT JOIN recall_parcels rp ON rp.parcel_id = p.id AND rp.recall_id = $1 \
+         WHERE pl.lot_id = $2 \
          GROUP BY p.id, p.sscc, p.tracking_no, p.order_id, o.external_id, c.code, p.status, rp.parcel_id \
          ORDER BY c.code, p.status, p.id",
     )
-    .bind::<Text, _>(&lot_id)
+    // Bound in the order the parameters first appear: SQLite numbers `$n`
+    // parameters by appearance, PostgreSQL by n; this order satisfies both.
     .bind::<Text, _>(&id)
+    .bind::<Text, _>(&lot_id)
     .load(c)?;
     let mut parcels: Vec<ParcelGroup> = Vec::new();
     for row in rows {

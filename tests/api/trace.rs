@@ -11,6 +11,8 @@ use crate::on_both_backends;
 on_both_backends!(
     a_parcel_traces_back_to_its_lots_inspection_evidence_and_forward_to_every_parcel,
     traces_are_the_merchants_own_and_no_carriers,
+    a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them,
+    a_recall_can_cancel_the_open_orders,
 );
 
 const SKU: &str = "蜂蜜-500G";
@@ -352,4 +354,198 @@ async fn traces_are_the_merchants_own_and_no_carriers(app: TestApp) {
     app.get("/api/v1/trace/orders/ord_nope", &p.floor.staff_token)
         .await
         .problem(404);
+}
+
+async fn ledger_ok(app: &TestApp) {
+    let check = app
+        .get("/api/v1/admin/ledger-check", &app.admin_token)
+        .await
+        .ok(200);
+    assert_eq!(check["ok"], true, "{check}");
+}
+
+fn lot_units(app: &TestApp, lot: &str) -> i64 {
+    app.count(&format!(
+        "SELECT CAST(COALESCE(SUM(on_hand), 0) AS BIGINT) AS n FROM stock WHERE lot_id = '{lot}'"
+    ))
+}
+
+async fn a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them(app: TestApp) {
+    let p = pipeline(&app, "HONEYSHOP").await;
+    let staff = &p.floor.staff_token;
+    let before = lot_units(&app, &p.lot);
+    assert_eq!(before, 95, "91 in A-01 and 4 packed");
+
+    // Bad input and the wrong roles change nothing.
+    let events = app.count("SELECT COUNT(*) AS n FROM trace_events");
+    let path = format!("/api/v1/lots/{}/recall", p.lot);
+    let bad = app
+        .post(&path, staff, json!({"reason": " ", "open_orders": "later"}))
+        .await
+        .problem(422);
+    let fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["reason", "open_orders"], "{bad}");
+    let body = json!({"reason": "供应商通知：蜂蜜批次抽检不合格", "open_orders": "backorder"});
+    app.post(&path, &p.floor.merchant_token, body.clone())
+        .await
+        .problem(403);
+    app.post(&path, &p.carrier_token, body.clone()).await.problem(403);
+    app.post("/api/v1/lots/lot_nope/recall", staff, body.clone())
+        .await
+        .problem(404);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM trace_events"), events);
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM recalls"), 0);
+
+    let recall = app.post(&path, staff, body).await.ok(201);
+    assert_eq!(recall["lot_id"], json!(p.lot), "{recall}");
+    assert_eq!(recall["held_qty"], 95, "{recall}");
+    assert_eq!(recall["open_orders"], "backorder");
+    // The open order gave its units back and waits (no other lot).
+    let orders: Vec<(String, String, String)> = recall["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["order_id"].as_str().unwrap().to_string(),
+                o["action"].as_str().unwrap().to_string(),
+                o["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut expected = vec![
+        (p.reserved_order.clone(), "backordered".to_string(), "backordered".to_string()),
+        (p.packed[2].0.clone(), "picked".to_string(), "picked".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(orders, expected, "{recall}");
+    // Every parcel of the lot, by carrier and status; the third stopped.
+    let groups: Vec<(String, String, i64, Vec<(String, bool)>)> = recall["parcels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["carrier_code"].as_str().unwrap().to_string(),
+                g["status"].as_str().unwrap().to_string(),
+                g["units"].as_i64().unwrap(),
+                g["parcels"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| (p["sscc"].as_str().unwrap().to_string(), p["stopped"].as_bool().unwrap()))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (
+                "SF".to_string(),
+                "handed_over".to_string(),
+                5,
+                vec![(p.packed[0].1.clone(), false), (p.packed[1].1.clone(), false)]
+            ),
+            ("SF".to_string(), "removed".to_string(), 4, vec![(p.packed[2].1.clone(), true)]),
+        ],
+        "{recall}"
+    );
+    let manifest = app.text(&format!(
+        "SELECT COALESCE(manifest_id, '') AS v FROM parcels WHERE sscc = '{}'",
+        p.packed[2].1
+    ));
+    let on_manifest = app.count(&format!(
+        "SELECT COUNT(*) AS n FROM parcels WHERE manifest_id = '{manifest}' AND status = 'packed'"
+    ));
+    assert_eq!(on_manifest, 0, "no parcel of the lot waits on the manifest");
+
+    // The rest is held: the lot-wide hold, nothing reserved in stock, no
+    // unit left the warehouse, the ledger agrees with the stock.
+    assert_eq!(lot_units(&app, &p.lot), 95);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM stock_holds WHERE lot_id = '{}' AND released_at IS NULL AND location_id IS NULL",
+            p.lot
+        )),
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT CAST(COALESCE(SUM(s.reserved), 0) AS BIGINT) AS n FROM stock s \
+             JOIN locations l ON l.id = s.location_id WHERE s.lot_id = '{}' AND l.kind = 'storage'",
+            p.lot
+        )),
+        0
+    );
+    ledger_ok(&app).await;
+    // A new order of the SKU cannot take the held lot.
+    let late = app
+        .post(
+            "/api/v1/orders",
+            &p.floor.merchant_token,
+            order("HONEYSHOP-late", "SF", &[(SKU, 1)]),
+        )
+        .await
+        .ok(201);
+    assert_eq!(late["status"], "backordered", "{late}");
+
+    // The list again, as the merchant, and as CSV.
+    let id = recall["id"].as_str().unwrap();
+    let again = app
+        .get(&format!("/api/v1/recalls/{id}"), &p.floor.merchant_token)
+        .await
+        .ok(200);
+    assert_eq!(again["parcels"], recall["parcels"]);
+    let csv = app.get(&format!("/api/v1/recalls/{id}.csv"), staff).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.content_type.starts_with("text/csv"), "{}", csv.content_type);
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "carrier_code,status,sscc,tracking_no,order_id,external_id,qty,stopped"
+    );
+    assert_eq!(lines.len(), 4, "{}", csv.text);
+    assert!(lines[3].starts_with(&format!("SF,removed,{}", p.packed[2].1)), "{}", csv.text);
+    assert!(lines[3].ends_with(",4,true"), "{}", csv.text);
+    let other = app.merchant("TEASHOP").await;
+    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    app.get(&format!("/api/v1/recalls/{id}"), &other_token)
+        .await
+        .problem(404);
+    app.get(&format!("/api/v1/recalls/{id}"), &p.carrier_token)
+        .await
+        .problem(403);
+}
+
+async fn a_recall_can_cancel_the_open_orders(app: TestApp) {
+    let p = pipeline(&app, "HONEYSHOP").await;
+    let recall = app
+        .post(
+            &format!("/api/v1/lots/{}/recall", p.lot),
+            &p.floor.staff_token,
+            json!({"reason": "召回", "open_orders": "cancel"}),
+        )
+        .await
+        .ok(201);
+    let open = recall["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["order_id"] == json!(p.reserved_order))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(open["action"], "cancelled", "{recall}");
+    assert_eq!(open["status"], "cancelled", "{recall}");
+    let order = app
+        .get(&format!("/api/v1/orders/{}", p.reserved_order), &p.floor.staff_token)
+        .await
+        .ok(200);
+    assert_eq!(order["status"], "cancelled", "{order}");
+    ledger_ok(&app).await;
 }
