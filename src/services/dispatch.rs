@@ -881,7 +881,9 @@ pub fn remove_parcel(
     sscc: &str,
     reason: &str,
 ) -> Result<ParcelView, AppError> {
-    db::write(conn, |c| remove_parcel_in(c, who, manifest_id, sscc, reason))
+    db::write(conn, |c| {
+        remove_parcel_in(c, who, manifest_id, sscc, reason)
+    })
 }
 
 /// [`remove_parcel`] inside the caller's write transaction (a recall stops

@@ -1299,7 +1299,11 @@ pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Ord
 
 /// [`cancel`] inside the caller's write transaction (a recall cancels the
 /// orders it took stock from in its own).
-pub(crate) fn cancel_in(c: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order, AppError> {
+pub(crate) fn cancel_in(
+    c: &mut AnyConnection,
+    who: &Principal,
+    id: &str,
+) -> Result<Order, AppError> {
     {
         // Another merchant's order is a 404 before anything is locked.
         let owner: Option<String> = orders::table

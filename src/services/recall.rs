@@ -362,13 +362,15 @@ fn load(c: &mut AnyConnection, id: &str) -> Result<Recall, AppError> {
         .order(recall_orders::order_id.asc())
         .load::<(String, String, String, String, String)>(c)?
         .into_iter()
-        .map(|(order_id, channel, external_id, action, status)| RecalledOrder {
-            order_id,
-            channel,
-            external_id,
-            action,
-            status,
-        })
+        .map(
+            |(order_id, channel, external_id, action, status)| RecalledOrder {
+                order_id,
+                channel,
+                external_id,
+                action,
+                status,
+            },
+        )
         .collect();
     let rows: Vec<RecalledParcel> = diesel::sql_query(
         "SELECT p.sscc AS sscc, p.tracking_no AS tracking_no, p.order_id AS order_id, \

@@ -35,10 +35,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{
-    carriers, inspection_evidence, inspection_findings, inspection_templates, inspections, locations, lots,
-    manifests, merchants, order_lines, orders, parcel_lines, parcel_statuses, parcels,
-    receipt_arrival_lines, receipt_arrivals, receipt_lines, receipts, reservations, returns, skus,
-    trace_events,
+    carriers, inspection_evidence, inspection_findings, inspection_templates, inspections,
+    locations, lots, manifests, merchants, order_lines, orders, parcel_lines, parcel_statuses,
+    parcels, receipt_arrival_lines, receipt_arrivals, receipt_lines, receipts, reservations,
+    returns, skus, trace_events,
 };
 use crate::db::AnyConnection;
 use crate::domain::access::Principal;
@@ -272,7 +272,11 @@ pub struct BackwardTrace {
 
 /// The backward trace of parcel `sscc` (18 digits): its order, the lots
 /// in the parcel and their history, the parcel's own events.
-pub fn parcel(conn: &mut AnyConnection, who: &Principal, sscc: &str) -> Result<BackwardTrace, AppError> {
+pub fn parcel(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    sscc: &str,
+) -> Result<BackwardTrace, AppError> {
     conn.transaction(|c| {
         let found: Option<(String, String, String)> = parcels::table
             .filter(parcels::sscc.eq(sscc))
@@ -289,7 +293,11 @@ pub fn parcel(conn: &mut AnyConnection, who: &Principal, sscc: &str) -> Result<B
 }
 
 /// The backward trace of order `id`: every lot its lines drew from.
-pub fn order(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<BackwardTrace, AppError> {
+pub fn order(
+    conn: &mut AnyConnection,
+    who: &Principal,
+    id: &str,
+) -> Result<BackwardTrace, AppError> {
     conn.transaction(|c| {
         let merchant: Option<String> = orders::table
             .find(id)
@@ -303,7 +311,19 @@ pub fn order(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Back
     })
 }
 
-type OrderRow = (String, String, String, String, Option<String>, String, i64, NaiveDateTime);
+/// id, sscc, company prefix length, status, tracking no, carrier, manifest.
+type ParcelRow = (String, String, i32, String, String, String, Option<String>);
+
+type OrderRow = (
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    NaiveDateTime,
+);
 
 fn backward(
     c: &mut AnyConnection,
@@ -346,7 +366,6 @@ fn backward(
     if let Some(p) = only_parcel {
         parcel_query = parcel_query.filter(parcels::id.eq(p));
     }
-    type ParcelRow = (String, String, i32, String, String, String, Option<String>);
     let parcel_rows: Vec<ParcelRow> = parcel_query.load(c)?;
     let parcel_ids: Vec<&str> = parcel_rows.iter().map(|p| p.0.as_str()).collect();
     let packed: Vec<(String, i32, String, i64)> = parcel_lines::table
@@ -357,7 +376,11 @@ fn backward(
             parcel_lines::lot_id,
             parcel_lines::qty,
         ))
-        .order((parcel_lines::parcel_id, parcel_lines::line_no, parcel_lines::lot_id))
+        .order((
+            parcel_lines::parcel_id,
+            parcel_lines::line_no,
+            parcel_lines::lot_id,
+        ))
         .load(c)?;
     // Packed units stay reserved on the dispatch location until handover;
     // the parcel lines already count those. Reserved units on a packing
@@ -396,15 +419,26 @@ fn backward(
     let line_rows: Vec<(i32, String, String, i64)> = order_lines::table
         .inner_join(skus::table)
         .filter(order_lines::order_id.eq(order_id))
-        .select((order_lines::line_no, order_lines::sku_id, skus::code, order_lines::qty))
+        .select((
+            order_lines::line_no,
+            order_lines::sku_id,
+            skus::code,
+            order_lines::qty,
+        ))
         .order(order_lines::line_no.asc())
         .load(c)?;
     let mut per_line: BTreeMap<(i32, String, &'static str), i64> = BTreeMap::new();
     for (_, line_no, lot, qty) in &packed {
-        *per_line.entry((*line_no, lot.clone(), "packed")).or_default() += qty;
+        *per_line
+            .entry((*line_no, lot.clone(), "packed"))
+            .or_default() += qty;
     }
     for (line_no, lot, qty, kind) in &reserved {
-        let state = if kind == PACKING_KIND { "picked" } else { "reserved" };
+        let state = if kind == PACKING_KIND {
+            "picked"
+        } else {
+            "reserved"
+        };
         *per_line.entry((*line_no, lot.clone(), state)).or_default() += qty;
     }
     let lines = line_rows
@@ -465,11 +499,9 @@ fn backward(
             trace_events::table
                 .filter(trace_events::lot_id.eq_any(chunk))
                 .filter(trace_events::parent_id.is_null())
-                .filter(
-                    trace_events::biz_tx_type
-                        .is_null()
-                        .or(trace_events::biz_tx_type.eq(crate::domain::trace::biz_tx::DESPATCH_ADVICE)),
-                )
+                .filter(trace_events::biz_tx_type.is_null().or(
+                    trace_events::biz_tx_type.eq(crate::domain::trace::biz_tx::DESPATCH_ADVICE),
+                ))
                 .select(EVENT_COLUMNS)
                 .load::<EventRow>(c)?,
         );
@@ -520,7 +552,8 @@ type EventRow = (
     Option<String>,
 );
 
-const EVENT_COLUMNS: (
+/// The columns of an [`EventRow`].
+type EventColumns = (
     trace_events::id,
     trace_events::event_type,
     trace_events::action,
@@ -536,7 +569,9 @@ const EVENT_COLUMNS: (
     trace_events::actor,
     trace_events::details,
     trace_events::parent_id,
-) = (
+);
+
+const EVENT_COLUMNS: EventColumns = (
     trace_events::id,
     trace_events::event_type,
     trace_events::action,
@@ -555,8 +590,9 @@ const EVENT_COLUMNS: (
 );
 
 fn timeline_event(row: EventRow) -> TimelineEvent {
-    let (id, event_type, action, event_time, _tz, biz_step, disposition, lot_id, quantity) =
-        (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8);
+    let (id, event_type, action, event_time, _tz, biz_step, disposition, lot_id, quantity) = (
+        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8,
+    );
     TimelineEvent {
         id,
         event_type,
@@ -676,13 +712,20 @@ type InspectionRow = (
     (String, String, String, i32),
     (String, String, String, String, i64, String),
     (Option<i64>, Option<String>, Option<String>),
-    (NaiveDateTime, Option<NaiveDateTime>, Option<String>, Option<String>),
+    (
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+        Option<String>,
+        Option<String>,
+    ),
     (Option<String>, Option<String>),
 );
 
 fn load_inspections(c: &mut AnyConnection, lot_id: &str) -> Result<Vec<TraceInspection>, AppError> {
     let rows: Vec<InspectionRow> = inspections::table
-        .inner_join(inspection_templates::table.on(inspection_templates::id.eq(inspections::template_id)))
+        .inner_join(
+            inspection_templates::table.on(inspection_templates::id.eq(inspections::template_id)),
+        )
         .filter(inspections::lot_id.eq(lot_id))
         .select((
             (
@@ -699,7 +742,11 @@ fn load_inspections(c: &mut AnyConnection, lot_id: &str) -> Result<Vec<TraceInsp
                 inspections::lot_size,
                 inspections::plans,
             ),
-            (inspections::inspected_qty, inspections::verdict, inspections::notes),
+            (
+                inspections::inspected_qty,
+                inspections::verdict,
+                inspections::notes,
+            ),
             (
                 inspections::started_at,
                 inspections::finished_at,
@@ -719,7 +766,10 @@ fn load_inspections(c: &mut AnyConnection, lot_id: &str) -> Result<Vec<TraceInsp
             inspection_findings::defect_class,
             inspection_findings::defects,
         ))
-        .order((inspection_findings::inspection_id, inspection_findings::check_code))
+        .order((
+            inspection_findings::inspection_id,
+            inspection_findings::check_code,
+        ))
         .load(c)?;
     let evidence: Vec<(String, String, String)> = inspection_evidence::table
         .filter(inspection_evidence::inspection_id.eq_any(&ids))
@@ -728,7 +778,10 @@ fn load_inspections(c: &mut AnyConnection, lot_id: &str) -> Result<Vec<TraceInsp
             inspection_evidence::uri,
             inspection_evidence::sha256,
         ))
-        .order((inspection_evidence::inspection_id, inspection_evidence::position))
+        .order((
+            inspection_evidence::inspection_id,
+            inspection_evidence::position,
+        ))
         .load(c)?;
     Ok(rows
         .into_iter()
@@ -778,7 +831,7 @@ fn load_inspections(c: &mut AnyConnection, lot_id: &str) -> Result<Vec<TraceInsp
 
 fn load_parcels(
     c: &mut AnyConnection,
-    rows: Vec<(String, String, i32, String, String, String, Option<String>)>,
+    rows: Vec<ParcelRow>,
     packed: &[(String, i32, String, i64)],
 ) -> Result<Vec<TraceParcel>, AppError> {
     let ids: Vec<&str> = rows.iter().map(|p| p.0.as_str()).collect();
@@ -969,7 +1022,11 @@ pub struct ForwardLot {
 }
 
 /// The lot's merchant, if the caller may see the lot; else 404.
-pub fn visible_lot(c: &mut AnyConnection, who: &Principal, lot_id: &str) -> Result<ForwardLot, AppError> {
+pub fn visible_lot(
+    c: &mut AnyConnection,
+    who: &Principal,
+    lot_id: &str,
+) -> Result<ForwardLot, AppError> {
     let found: Option<(String, String, String, String, String, String, i64)> = lots::table
         .inner_join(skus::table)
         .filter(lots::id.eq(lot_id))
@@ -1001,7 +1058,6 @@ pub fn visible_lot(c: &mut AnyConnection, who: &Principal, lot_id: &str) -> Resu
         _ => Err(AppError::not_found("lot", lot_id)),
     }
 }
-
 
 /// The forward trace of lot `lot_id`, with one page of its parcels.
 pub fn forward(

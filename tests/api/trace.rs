@@ -66,7 +66,10 @@ async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
         .ok(201);
     let arrival = app
         .post(
-            &format!("/api/v1/receipts/{}/arrival", receipt["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/receipts/{}/arrival",
+                receipt["id"].as_str().unwrap()
+            ),
             &staff,
             json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": 100}]}),
         )
@@ -139,11 +142,18 @@ async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
             .await
             .ok(201);
         manifest = parcel["manifest_id"].as_str().unwrap().to_string();
-        packed.push((order_id.clone(), parcel["sscc"].as_str().unwrap().to_string()));
+        packed.push((
+            order_id.clone(),
+            parcel["sscc"].as_str().unwrap().to_string(),
+        ));
     }
-    app.post(&format!("/api/v1/manifests/{manifest}/close"), &staff, json!({}))
-        .await
-        .ok(200);
+    app.post(
+        &format!("/api/v1/manifests/{manifest}/close"),
+        &staff,
+        json!({}),
+    )
+    .await
+    .ok(200);
     let handed = app
         .post(
             &format!("/api/v1/manifests/{manifest}/handover"),
@@ -152,7 +162,11 @@ async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
         )
         .await
         .ok(200);
-    assert_eq!(handed["handed_over"].as_array().unwrap().len(), 2, "{handed}");
+    assert_eq!(
+        handed["handed_over"].as_array().unwrap().len(),
+        2,
+        "{handed}"
+    );
     let reserved = app
         .post(
             "/api/v1/orders",
@@ -190,7 +204,10 @@ async fn a_parcel_traces_back_to_its_lots_inspection_evidence_and_forward_to_eve
 
     // Backward, from the first parcel (handed over).
     let trace = app
-        .get(&format!("/api/v1/trace/parcels/{sscc}"), &p.floor.merchant_token)
+        .get(
+            &format!("/api/v1/trace/parcels/{sscc}"),
+            &p.floor.merchant_token,
+        )
         .await
         .ok(200);
     assert_eq!(trace["order"]["id"], json!(order_id), "{trace}");
@@ -246,7 +263,11 @@ async fn a_parcel_traces_back_to_its_lots_inspection_evidence_and_forward_to_eve
             assert_eq!(parent, epc, "{e}");
         }
     }
-    assert_eq!(steps.iter().filter(|s| *s == "packing").count(), 1, "{steps:?}");
+    assert_eq!(
+        steps.iter().filter(|s| *s == "packing").count(),
+        1,
+        "{steps:?}"
+    );
 
     // The open order's trace: its lot reserved, no parcel yet.
     let open = app
@@ -258,17 +279,29 @@ async fn a_parcel_traces_back_to_its_lots_inspection_evidence_and_forward_to_eve
         json!([{"lot_id": p.lot, "lot_code": "L-蜂蜜-01", "qty": 5, "state": "reserved"}])
     );
     assert_eq!(open["parcels"], json!([]));
-    assert_eq!(open["lots"][0]["inspections"][0]["evidence"][0]["sha256"], json!(p.sha256));
+    assert_eq!(
+        open["lots"][0]["inspections"][0]["evidence"][0]["sha256"],
+        json!(p.sha256)
+    );
 
     // Forward, from the lot: every parcel, by page.
     let first = app
-        .get(&format!("/api/v1/trace/lots/{}/forward?limit=2", p.lot), staff)
+        .get(
+            &format!("/api/v1/trace/lots/{}/forward?limit=2", p.lot),
+            staff,
+        )
         .await
         .ok(200);
-    let cursor = first["next_cursor"].as_str().expect("a second page").to_string();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
     let second = app
         .get(
-            &format!("/api/v1/trace/lots/{}/forward?limit=2&cursor={cursor}", p.lot),
+            &format!(
+                "/api/v1/trace/lots/{}/forward?limit=2&cursor={cursor}",
+                p.lot
+            ),
             staff,
         )
         .await
@@ -299,7 +332,10 @@ async fn a_parcel_traces_back_to_its_lots_inspection_evidence_and_forward_to_eve
         .collect();
     assert_eq!(
         groups,
-        [("handed_over".to_string(), 2, 5), ("packed".to_string(), 1, 4)],
+        [
+            ("handed_over".to_string(), 2, 5),
+            ("packed".to_string(), 1, 4)
+        ],
         "{first}"
     );
     let totals = &first["totals"];
@@ -356,6 +392,9 @@ async fn traces_are_the_merchants_own_and_no_carriers(app: TestApp) {
         .problem(404);
 }
 
+/// (carrier code, status, units, [(SSCC, stopped)]) of a recall list.
+type ParcelGroup = (String, String, i64, Vec<(String, bool)>);
+
 async fn ledger_ok(app: &TestApp) {
     let check = app
         .get("/api/v1/admin/ledger-check", &app.admin_token)
@@ -394,7 +433,9 @@ async fn a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them(ap
     app.post(&path, &p.floor.merchant_token, body.clone())
         .await
         .problem(403);
-    app.post(&path, &p.carrier_token, body.clone()).await.problem(403);
+    app.post(&path, &p.carrier_token, body.clone())
+        .await
+        .problem(403);
     app.post("/api/v1/lots/lot_nope/recall", staff, body.clone())
         .await
         .problem(404);
@@ -419,13 +460,21 @@ async fn a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them(ap
         })
         .collect();
     let mut expected = vec![
-        (p.reserved_order.clone(), "backordered".to_string(), "backordered".to_string()),
-        (p.packed[2].0.clone(), "picked".to_string(), "picked".to_string()),
+        (
+            p.reserved_order.clone(),
+            "backordered".to_string(),
+            "backordered".to_string(),
+        ),
+        (
+            p.packed[2].0.clone(),
+            "picked".to_string(),
+            "picked".to_string(),
+        ),
     ];
     expected.sort();
     assert_eq!(orders, expected, "{recall}");
     // Every parcel of the lot, by carrier and status; the third stopped.
-    let groups: Vec<(String, String, i64, Vec<(String, bool)>)> = recall["parcels"]
+    let groups: Vec<ParcelGroup> = recall["parcels"]
         .as_array()
         .unwrap()
         .iter()
@@ -438,7 +487,12 @@ async fn a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them(ap
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|p| (p["sscc"].as_str().unwrap().to_string(), p["stopped"].as_bool().unwrap()))
+                    .map(|p| {
+                        (
+                            p["sscc"].as_str().unwrap().to_string(),
+                            p["stopped"].as_bool().unwrap(),
+                        )
+                    })
                     .collect(),
             )
         })
@@ -450,9 +504,17 @@ async fn a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them(ap
                 "SF".to_string(),
                 "handed_over".to_string(),
                 5,
-                vec![(p.packed[0].1.clone(), false), (p.packed[1].1.clone(), false)]
+                vec![
+                    (p.packed[0].1.clone(), false),
+                    (p.packed[1].1.clone(), false)
+                ]
             ),
-            ("SF".to_string(), "removed".to_string(), 4, vec![(p.packed[2].1.clone(), true)]),
+            (
+                "SF".to_string(),
+                "removed".to_string(),
+                4,
+                vec![(p.packed[2].1.clone(), true)]
+            ),
         ],
         "{recall}"
     );
@@ -504,14 +566,22 @@ async fn a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them(ap
     assert_eq!(again["parcels"], recall["parcels"]);
     let csv = app.get(&format!("/api/v1/recalls/{id}.csv"), staff).await;
     assert_eq!(csv.status, 200);
-    assert!(csv.content_type.starts_with("text/csv"), "{}", csv.content_type);
+    assert!(
+        csv.content_type.starts_with("text/csv"),
+        "{}",
+        csv.content_type
+    );
     let lines: Vec<&str> = csv.text.lines().collect();
     assert_eq!(
         lines[0],
         "carrier_code,status,sscc,tracking_no,order_id,external_id,qty,stopped"
     );
     assert_eq!(lines.len(), 4, "{}", csv.text);
-    assert!(lines[3].starts_with(&format!("SF,removed,{}", p.packed[2].1)), "{}", csv.text);
+    assert!(
+        lines[3].starts_with(&format!("SF,removed,{}", p.packed[2].1)),
+        "{}",
+        csv.text
+    );
     assert!(lines[3].ends_with(",4,true"), "{}", csv.text);
     let other = app.merchant("TEASHOP").await;
     let (_, other_token) = app.token("merchant", Some(&other), None).await;
@@ -543,7 +613,10 @@ async fn a_recall_can_cancel_the_open_orders(app: TestApp) {
     assert_eq!(open["action"], "cancelled", "{recall}");
     assert_eq!(open["status"], "cancelled", "{recall}");
     let order = app
-        .get(&format!("/api/v1/orders/{}", p.reserved_order), &p.floor.staff_token)
+        .get(
+            &format!("/api/v1/orders/{}", p.reserved_order),
+            &p.floor.staff_token,
+        )
         .await
         .ok(200);
     assert_eq!(order["status"], "cancelled", "{order}");
