@@ -14,8 +14,8 @@
 //!   those orders are then cancelled (`orders::cancel_in`);
 //! - orders whose units of the lot are picked and wait on a packing location
 //!   (including those whose parcel was just stopped) are listed as `picked`:
-//!   their units are held with the lot, and staff take them off the packing
-//!   table.
+//!   their units are held with the lot (packing refuses them while the
+//!   recall's hold stands), and staff take them off the packing table.
 //!
 //! The recall list (`GET /recalls/{id}`, `.csv`) is every parcel that
 //! carried the lot, grouped by carrier and current status, each with its

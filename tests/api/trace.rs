@@ -557,6 +557,15 @@ async fn a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them(ap
         .ok(201);
     assert_eq!(late["status"], "backordered", "{late}");
 
+    // The stopped order is not packed again while the lot is recalled.
+    app.post(
+        &format!("/api/v1/orders/{}/parcels", p.packed[2].0),
+        staff,
+        json!({"weight_g": 900}),
+    )
+    .await
+    .problem(409);
+
     // The list again, as the merchant, and as CSV.
     let id = recall["id"].as_str().unwrap();
     let again = app
