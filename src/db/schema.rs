@@ -637,6 +637,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     return_lines,
     return_findings,
     return_evidence,
+    recalls,
+    recall_orders,
+    recall_parcels,
 );
 
 // Webhooks (migration 000018).
@@ -689,3 +692,39 @@ diesel::table! {
 }
 
 diesel::joinable!(share_links -> parcels (parcel_id));
+
+// Recalls (migration 000021).
+diesel::table! {
+    recalls (id) {
+        id -> Text,
+        lot_id -> Text,
+        merchant_id -> Text,
+        reason -> Text,
+        open_orders -> Text,
+        hold_id -> Text,
+        held_qty -> BigInt,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    recall_orders (recall_id, order_id) {
+        recall_id -> Text,
+        order_id -> Text,
+        action -> Text,
+    }
+}
+
+diesel::table! {
+    recall_parcels (recall_id, parcel_id) {
+        recall_id -> Text,
+        parcel_id -> Text,
+    }
+}
+
+diesel::joinable!(recalls -> lots (lot_id));
+diesel::joinable!(recall_orders -> recalls (recall_id));
+diesel::joinable!(recall_orders -> orders (order_id));
+diesel::joinable!(recall_parcels -> recalls (recall_id));
+diesel::joinable!(recall_parcels -> parcels (parcel_id));

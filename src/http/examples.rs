@@ -324,6 +324,12 @@ pub fn table() -> Vec<(&'static str, &'static str, &'static str, Value)> {
             JSON,
             json!({"name": "顺丰速运", "active": true}),
         ),
+        (
+            "POST",
+            "/api/v1/lots/{id}/recall",
+            JSON,
+            json!({"reason": "供应商通知：该批次蜂蜜抽检淀粉酶值不合格", "open_orders": "backorder"}),
+        ),
     ]
 }
 

@@ -29,6 +29,7 @@ pub mod share;
 pub mod storage;
 pub mod templates;
 pub mod tokens;
+pub mod trace;
 pub mod webhooks;
 pub mod wire;
 
@@ -192,7 +193,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(returns::get)
                 .service(returns::inspect)
                 .service(share::create)
-                .service(share::revoke),
+                .service(share::revoke)
+                .service(trace::parcel)
+                .service(trace::order)
+                .service(trace::forward)
+                .service(trace::recall_lot)
+                .service(trace::recall_csv)
+                .service(trace::get_recall),
         );
 }
 
@@ -224,6 +231,7 @@ const PAGES: &[(&str, &str)] = &[
         (name = "dispatch", description = "Manifests carriers pull as JSON and CSV, handover by scan, carrier parcel statuses"),
         (name = "webhooks", description = "Merchants' webhooks: signed POSTs of order and parcel events from an outbox, retried with backoff; the deliveries"),
         (name = "returns", description = "Returns: parcels and consumers' units received back, re-inspected, restocked or scrapped"),
+        (name = "trace", description = "Backward trace (parcel or order to lots, inspections, evidence, receipt), forward trace (lot to orders, parcels, manifests, carriers), recalls"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )

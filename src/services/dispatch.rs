@@ -882,6 +882,20 @@ pub fn remove_parcel(
     reason: &str,
 ) -> Result<ParcelView, AppError> {
     db::write(conn, |c| {
+        remove_parcel_in(c, who, manifest_id, sscc, reason)
+    })
+}
+
+/// [`remove_parcel`] inside the caller's write transaction (a recall stops
+/// every packed parcel of a lot in its own).
+pub(crate) fn remove_parcel_in(
+    c: &mut AnyConnection,
+    who: &Principal,
+    manifest_id: &str,
+    sscc: &str,
+    reason: &str,
+) -> Result<ParcelView, AppError> {
+    {
         let (_, _, status, ..) = manifest_row(c, who, manifest_id)?;
         if status == "handed_over" {
             return Err(AppError::InvalidState(format!(
@@ -1003,7 +1017,7 @@ pub fn remove_parcel(
         .set((orders::status.eq("picked"), orders::updated_at.eq(now)))
         .execute(c)?;
         packing::get(c, who, sscc)
-    })
+    }
 }
 
 /// Reserved units of a lot from one location to another (stock rows only;

@@ -1294,7 +1294,17 @@ pub fn list(
 /// of its SKUs are served from what it gave back, and a batch it was in
 /// follows (`services::picking::follow_orders`). Cancelling twice is a 409 naming the state.
 pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Order, AppError> {
-    db::write(conn, |c| {
+    db::write(conn, |c| cancel_in(c, who, id))
+}
+
+/// [`cancel`] inside the caller's write transaction (a recall cancels the
+/// orders it took stock from in its own).
+pub(crate) fn cancel_in(
+    c: &mut AnyConnection,
+    who: &Principal,
+    id: &str,
+) -> Result<Order, AppError> {
+    {
         // Another merchant's order is a 404 before anything is locked.
         let owner: Option<String> = orders::table
             .find(id)
@@ -1347,7 +1357,7 @@ pub fn cancel(conn: &mut AnyConnection, who: &Principal, id: &str) -> Result<Ord
             crate::services::picking::follow_orders(c, &batch_id)?;
         }
         get(c, who, id)
-    })
+    }
 }
 
 /// Takes back everything these orders hold: `stock.reserved` goes down by

@@ -48,7 +48,7 @@ use crate::config::Warehouse;
 use crate::db::backend::{self, Serial};
 use crate::db::schema::{
     batch_orders, batches, carriers, locations, lots, order_lines, orders, parcel_lines,
-    parcel_statuses, parcels, reservations, skus, stock,
+    parcel_statuses, parcels, recalls, reservations, skus, stock, stock_holds,
 };
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
@@ -504,7 +504,34 @@ fn left_at_packing(
                 .push((line_no, lot_id, qty));
         }
     }
+    refuse_recalled(c, &left)?;
     Ok(left)
+}
+
+/// A recalled lot (`services::recall`) is not packed: its picked units
+/// wait on the packing location for staff to take them off (409).
+fn refuse_recalled(c: &mut AnyConnection, left: &LeftAtPacking) -> Result<(), AppError> {
+    let lots: std::collections::BTreeSet<&str> = left
+        .values()
+        .flatten()
+        .map(|(_, lot, _)| lot.as_str())
+        .collect();
+    let lots: Vec<&str> = lots.into_iter().collect();
+    for chunk in lots.chunks(CHUNK) {
+        let recalled: Option<String> = recalls::table
+            .inner_join(stock_holds::table.on(stock_holds::id.eq(recalls::hold_id)))
+            .filter(recalls::lot_id.eq_any(chunk))
+            .filter(stock_holds::released_at.is_null())
+            .select(recalls::lot_id)
+            .first(c)
+            .optional()?;
+        if let Some(lot) = recalled {
+            return Err(AppError::InvalidState(format!(
+                "lot {lot} is recalled: its units are not packed; take them off the packing table"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The SKU code of each of the order's lines.

@@ -970,7 +970,7 @@ pub fn create_hold(
 }
 
 /// The quality hold's row and its holding event.
-fn place_quality_hold(
+pub(crate) fn place_quality_hold(
     c: &mut AnyConnection,
     who: &Principal,
     lot: &LotRow,

@@ -737,6 +737,56 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff"],
             success: 404,
         },
+        // Trace and recall: unknown objects, so the allowed roles pass the
+        // role check and meet the 404.
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/trace/parcels/006141419999999994".into(),
+            template: "/api/v1/trace/parcels/{sscc}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/trace/orders/ord_none".into(),
+            template: "/api/v1/trace/orders/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/trace/lots/lot_none/forward".into(),
+            template: "/api/v1/trace/lots/{id}/forward",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
+        Endpoint {
+            method: "POST",
+            path: "/api/v1/lots/lot_none/recall".into(),
+            template: "/api/v1/lots/{id}/recall",
+            body: Some(json!({"reason": "召回", "open_orders": "backorder"})),
+            allowed: &["admin", "staff"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/recalls/rcl_none".into(),
+            template: "/api/v1/recalls/{id}",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/recalls/rcl_none.csv".into(),
+            template: "/api/v1/recalls/{id}.csv",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 404,
+        },
         // Inspection of the SKU is not discontinued, so the admin passes the
         // role check and meets the state check: 409.
         Endpoint {

@@ -30,4 +30,5 @@ mod storage;
 mod switching;
 mod templates;
 mod tour;
+mod trace;
 mod webhooks;
