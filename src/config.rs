@@ -9,6 +9,7 @@
 //! | `DEPOT_WORKERS` | number of cores | HTTP worker threads |
 //! | `DEPOT_GS1_COMPANY_PREFIX` | `0614141` | the warehouse's GS1 company prefix (7–10 digits) its parcels' SSCCs carry; the default is GS1's example prefix, for trying depot out |
 //! | `DEPOT_SSCC_EXTENSION_DIGIT` | `0` | the SSCC extension digit (0–9) |
+//! | `DEPOT_EPCIS_BASE_URI` | `urn:depot:` | where depot's own identifiers (lots without a GTIN, locations, orders, manifests, events) live in the EPCIS export: an `https://` URI ending in `/` that the warehouse owns (`https://wms.example.com/id/`), or a URN ending in `:` |
 //! | `DEPOT_SHIP_BY_HOURS` | `*=48` | each channel's dispatch promise in hours after the order time, e.g. `douyin=24,kuaishou=36,*=48` (`*`: every channel not named); an order's own `ship_by` wins |
 //! | `DEPOT_LABEL_FONT` | `auto`: the first found of fonts-wqy-zenhei, fonts-noto-cjk, fonts-wqy-microhei (then a Latin font) | font of PDF labels, a TTF/OTF/TTC path, a face other than the first as `path#index` |
 //! | `DEPOT_LABEL_ZPL_FONT` | `E:SIMSUN.FNT` | printer font of ZPL labels' text (`^A@`, under `^CI28`), one that holds CJK glyphs |
@@ -27,6 +28,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::domain::epcis::IdBase;
 use crate::domain::gs1::CompanyPrefix;
 use crate::domain::orders::ShipByHours;
 
@@ -202,6 +204,9 @@ pub struct Warehouse {
     /// The SSCC extension digit (GS1 General Specifications §2.2.1: the
     /// company's to choose, e.g. per packing station or kind of unit).
     pub sscc_extension_digit: u8,
+    /// `DEPOT_EPCIS_BASE_URI`: where depot's own identifiers (lots without
+    /// a GTIN, locations, orders, events) live in an EPCIS export.
+    pub epcis_base: IdBase,
 }
 
 impl Warehouse {
@@ -217,6 +222,7 @@ impl Default for Warehouse {
             company_prefix: CompanyPrefix::parse(EXAMPLE_COMPANY_PREFIX)
                 .expect("the example prefix is valid"),
             sscc_extension_digit: 0,
+            epcis_base: IdBase::default(),
         }
     }
 }
@@ -270,6 +276,13 @@ impl Config {
             .map_err(|reason| fail("DEPOT_GS1_COMPANY_PREFIX", &raw_prefix, reason))?;
         let sscc_extension_digit =
             parse_count(&lookup, "DEPOT_SSCC_EXTENSION_DIGIT", 0, 0, 9)? as u8;
+        let epcis_base = match lookup("DEPOT_EPCIS_BASE_URI") {
+            None => IdBase::default(),
+            Some(raw) if raw.trim().is_empty() => IdBase::default(),
+            Some(raw) => {
+                IdBase::parse(&raw).map_err(|reason| fail("DEPOT_EPCIS_BASE_URI", &raw, reason))?
+            }
+        };
         let ship_by_hours = match lookup("DEPOT_SHIP_BY_HOURS") {
             None => ShipByHours::default(),
             Some(raw) => ShipByHours::parse(&raw)
@@ -343,6 +356,7 @@ impl Config {
             warehouse: Warehouse {
                 company_prefix,
                 sscc_extension_digit,
+                epcis_base,
             },
             ship_by_hours,
             label_font,
@@ -442,6 +456,14 @@ mod tests {
         .unwrap();
         assert_eq!(c.warehouse.company_prefix.as_str(), "6901234567");
         assert_eq!(c.warehouse.sscc_extension_digit, 3);
+        assert_eq!(c.warehouse.epcis_base, IdBase::default());
+        let c = config(&[("DEPOT_EPCIS_BASE_URI", "https://wms.example.com/id/")]).unwrap();
+        assert_eq!(
+            c.warehouse.epcis_base.as_str(),
+            "https://wms.example.com/id/"
+        );
+        let err = config(&[("DEPOT_EPCIS_BASE_URI", "wms.example.com")]).unwrap_err();
+        assert_eq!(err.var, "DEPOT_EPCIS_BASE_URI");
         for bad in ["123456", "12345678901", "69012a4"] {
             let err = config(&[("DEPOT_GS1_COMPANY_PREFIX", bad)]).unwrap_err();
             assert_eq!(err.var, "DEPOT_GS1_COMPANY_PREFIX", "{bad}");

@@ -88,6 +88,10 @@ struct ServeArgs {
     /// The SSCC extension digit (0 to 9).
     #[arg(long, env = "DEPOT_SSCC_EXTENSION_DIGIT", default_value = "0")]
     sscc_extension_digit: String,
+    /// Where depot's own identifiers live in the EPCIS export: an https URI
+    /// ending in / (https://wms.example.com/id/) or a URN ending in :.
+    #[arg(long, env = "DEPOT_EPCIS_BASE_URI", default_value = "urn:depot:")]
+    epcis_base_uri: String,
     /// Font of PDF labels: a TTF/OTF/TTC file, path#index for another face;
     /// auto: the first found of the Debian CJK fonts (fonts-wqy-zenhei, …).
     #[arg(long, env = "DEPOT_LABEL_FONT", default_value = config::AUTO_LABEL_FONT)]
@@ -130,6 +134,7 @@ impl ServeArgs {
                 "DEPOT_SHIP_BY_HOURS" => &self.ship_by_hours,
                 "DEPOT_GS1_COMPANY_PREFIX" => &self.gs1_company_prefix,
                 "DEPOT_SSCC_EXTENSION_DIGIT" => &self.sscc_extension_digit,
+                "DEPOT_EPCIS_BASE_URI" => &self.epcis_base_uri,
                 "DEPOT_LABEL_FONT" => &self.label_font,
                 "DEPOT_LABEL_ZPL_FONT" => &self.label_zpl_font,
                 "DEPOT_WEBHOOK_POLL_MS" => &self.webhook_poll_ms,

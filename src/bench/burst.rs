@@ -100,6 +100,25 @@ pub struct BurstReport {
     pub packing: PackingReport,
     /// The dispatch step after packing.
     pub dispatch: DispatchReport,
+    /// From the first order sent to the last parcel handed over, with the
+    /// benchmark's own measurements (batching's dry runs, the downloads).
+    pub day_wall: Duration,
+    /// Orders neither dispatched nor back-ordered at the end of the day.
+    pub orders_left: i64,
+}
+
+impl BurstReport {
+    /// The whole day's stages, in order, with their times.
+    pub fn stages(&self) -> Vec<(&'static str, Duration)> {
+        vec![
+            ("ingest+reserve", self.elapsed),
+            ("batch", self.packing.build),
+            ("pick", self.packing.pick),
+            ("pack", self.packing.batch_pack + self.packing.single_pack),
+            ("close", self.dispatch.close),
+            ("handover", self.dispatch.handover),
+        ]
+    }
 }
 
 impl Checks {
@@ -179,6 +198,12 @@ impl BurstReport {
         }
         out.extend(self.packing.failures());
         out.extend(self.dispatch.failures());
+        if self.orders_left != 0 {
+            out.push(format!(
+                "{} orders are neither dispatched nor back-ordered",
+                self.orders_left
+            ));
+        }
         out
     }
 }
@@ -279,6 +304,34 @@ impl fmt::Display for BurstReport {
             f,
             "  dispatch ratio  handover parcels/s ÷ raw rows/s = {:.3}",
             self.dispatch.handover_rate() / raw.max(1e-9)
+        )?;
+        let stages = self.stages();
+        let total: Duration = stages.iter().map(|(_, d)| *d).sum();
+        writeln!(f, "the whole day")?;
+        for (name, took) in &stages {
+            writeln!(
+                f,
+                "  {name:<15} {:>7.2} s  ({:>4.1} %)",
+                took.as_secs_f64(),
+                100.0 * took.as_secs_f64() / total.as_secs_f64().max(1e-9)
+            )?;
+        }
+        writeln!(
+            f,
+            "  stages          {:>7.2} s; wall {:.2} s with the benchmark's own measuring (dry runs, downloads)",
+            total.as_secs_f64(),
+            self.day_wall.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "  day checks      {} oversold rows; ledger {}; {} orders neither dispatched nor back-ordered",
+            self.checks.oversold_rows,
+            if self.checks.ledger_ok && self.packing.ledger_ok && self.dispatch.ledger_ok {
+                "equal after every stage"
+            } else {
+                "DIFFERS"
+            },
+            self.orders_left
         )?;
         let failures = self.failures();
         if failures.is_empty() {
@@ -481,12 +534,17 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         client_count,
         &server.database.url,
     ))?;
+    let day_wall = started.elapsed();
     drop(api);
     server.stop();
-    {
+    let orders_left = {
         let mut conn = server.pool.get().map_err(|e| e.to_string())?;
         dispatch::check(&mut conn, &mut dispatch)?;
-    }
+        count(
+            &mut conn,
+            "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('dispatched', 'backordered')",
+        )?
+    };
     let latency = Percentiles::of(&mut tally.latencies);
     Ok(BurstReport {
         setting,
@@ -513,6 +571,8 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         batching,
         packing,
         dispatch,
+        day_wall,
+        orders_left,
     })
 }
 

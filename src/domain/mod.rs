@@ -6,6 +6,7 @@ pub mod batching;
 pub mod code128;
 pub mod csv;
 pub mod dispatch;
+pub mod epcis;
 pub mod evidence;
 pub mod gs1;
 pub mod ids;

@@ -92,7 +92,8 @@ pub enum Disposition {
     NonSellableOther,
     Damaged,
     Expired,
-    Reserved,
+    /// A recalled lot's stock, held for the recall.
+    Recalled,
 }
 
 impl Disposition {
@@ -110,7 +111,7 @@ impl Disposition {
             Disposition::NonSellableOther => "non_sellable_other",
             Disposition::Damaged => "damaged",
             Disposition::Expired => "expired",
-            Disposition::Reserved => "reserved",
+            Disposition::Recalled => "recalled",
         }
     }
 }

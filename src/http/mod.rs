@@ -9,6 +9,7 @@ pub mod body;
 pub mod carriers;
 pub mod catalog;
 pub mod declared;
+pub mod epcis;
 pub mod evidence;
 pub mod examples;
 pub mod inspections;
@@ -194,6 +195,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(returns::inspect)
                 .service(share::create)
                 .service(share::revoke)
+                .service(epcis::events)
                 .service(trace::parcel)
                 .service(trace::order)
                 .service(trace::forward)

@@ -11,6 +11,7 @@ pub mod batching;
 pub mod carriers;
 pub mod catalog;
 pub mod dispatch;
+pub mod epcis;
 pub mod evidence;
 pub mod inspections;
 pub mod ledger;

@@ -805,15 +805,7 @@ fn write_reservations<'a>(
             .values(values)
             .execute(inner))?;
     }
-    record_reservation_events(
-        c,
-        who,
-        &rows,
-        classes,
-        Action::Add,
-        Disposition::Reserved,
-        now,
-    )?;
+    record_reservation_events(c, who, &rows, classes, Action::Add, None, now)?;
     Ok(rows)
 }
 
@@ -838,7 +830,7 @@ fn record_reservation_events(
     rows: &[ReservationRow],
     classes: &HashMap<String, String>,
     action: Action,
-    disposition: Disposition,
+    disposition: Option<Disposition>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     for chunk in rows.chunks(CHUNK) {
@@ -852,7 +844,7 @@ fn record_reservation_events(
                     trace_events::event_time.eq(now),
                     trace_events::event_tz_offset.eq("+00:00"),
                     trace_events::biz_step.eq(BizStep::Other.as_str()),
-                    trace_events::disposition.eq(disposition.as_str()),
+                    trace_events::disposition.eq(disposition.map_or("", Disposition::as_str)),
                     trace_events::lot_id.eq(Some(*lot)),
                     trace_events::what_class.eq(classes
                         .get(*lot)
@@ -1458,7 +1450,15 @@ pub(crate) fn release_reservations_as(
         }
     }
     for (disposition, group) in &by_disposition {
-        record_reservation_events(c, who, group, &classes, Action::Delete, *disposition, now)?;
+        record_reservation_events(
+            c,
+            who,
+            group,
+            &classes,
+            Action::Delete,
+            Some(*disposition),
+            now,
+        )?;
     }
     Ok(skus)
 }
@@ -1544,7 +1544,7 @@ pub(crate) fn move_reservation(
         &[((order_id, line_no, lot_id, location_id), qty)],
         &classes,
         Action::Delete,
-        from_disposition,
+        Some(from_disposition),
         now,
     )?;
     let rows: Vec<ReservationRow> = allocations
@@ -1582,15 +1582,7 @@ pub(crate) fn move_reservation(
             "stock changed while the short pick was re-reserved; retry".into(),
         ));
     }
-    record_reservation_events(
-        c,
-        who,
-        &rows,
-        &classes,
-        Action::Add,
-        Disposition::Reserved,
-        now,
-    )?;
+    record_reservation_events(c, who, &rows, &classes, Action::Add, None, now)?;
     Ok(Some(allocations.into_iter().map(|(_, a)| a).collect()))
 }
 

@@ -764,6 +764,14 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             success: 404,
         },
         Endpoint {
+            method: "GET",
+            path: "/api/v1/epcis/events?limit=1".into(),
+            template: "/api/v1/epcis/events",
+            body: None,
+            allowed: &["admin", "staff", "merchant"],
+            success: 200,
+        },
+        Endpoint {
             method: "POST",
             path: "/api/v1/lots/lot_none/recall".into(),
             template: "/api/v1/lots/{id}/recall",

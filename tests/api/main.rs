@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod batches;
 mod dispatch;
+mod epcis;
 mod evidence;
 mod inspection;
 mod master_data;

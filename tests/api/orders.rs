@@ -239,7 +239,7 @@ async fn a_bulk_push_answers_each_order_in_input_order(app: TestApp) {
     assert_eq!(one["ship_to"]["phone"], "13912345678");
     assert_eq!(one["reservations"].as_array().unwrap().len(), 2);
     assert_eq!(
-        app.count("SELECT COUNT(*) AS n FROM trace_events WHERE event_type = 'TransactionEvent' AND disposition = 'reserved'"),
+        app.count("SELECT COUNT(*) AS n FROM trace_events WHERE event_type = 'TransactionEvent' AND action = 'ADD' AND biz_tx_type = 'po' AND disposition = ''"),
         3
     );
     assert_no_oversell(&app);

@@ -66,7 +66,7 @@ async fn floor_and_stock(
     (floor, lot, carrier_token)
 }
 
-async fn returns_location(app: &TestApp) {
+pub(crate) async fn returns_location(app: &TestApp) {
     app.post(
         "/api/v1/locations",
         &app.admin_token,
@@ -237,7 +237,7 @@ fn footprint(app: &TestApp) -> (i64, i64, i64, i64) {
     )
 }
 
-async fn upload_pdf(app: &TestApp, token: &str) -> String {
+pub(crate) async fn upload_pdf(app: &TestApp, token: &str) -> String {
     let pdf = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n\
 2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n\
 3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n\

@@ -15,22 +15,22 @@ on_both_backends!(
     a_recall_can_cancel_the_open_orders,
 );
 
-const SKU: &str = "蜂蜜-500G";
+pub(crate) const SKU: &str = "蜂蜜-500G";
 
 /// A lot of [`SKU`] received (ASN-蜂蜜), inspected with a PDF as evidence,
 /// put away in A-01; three orders of it picked and packed into parcels of
 /// carrier SF, the first two handed over; a fourth order only reserved.
-struct Pipeline {
-    floor: Floor,
-    lot: String,
-    sha256: String,
+pub(crate) struct Pipeline {
+    pub(crate) floor: Floor,
+    pub(crate) lot: String,
+    pub(crate) sha256: String,
     /// (order id, SSCC) of the packed orders, in order.
-    packed: Vec<(String, String)>,
-    reserved_order: String,
-    carrier_token: String,
+    pub(crate) packed: Vec<(String, String)>,
+    pub(crate) reserved_order: String,
+    pub(crate) carrier_token: String,
 }
 
-async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
+pub(crate) async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
     let floor = Floor::new(app, merchant_code, "TEA").await;
     let staff = floor.staff_token.clone();
     app.post(
