@@ -22,6 +22,7 @@ mod reports;
 mod reservations;
 mod returns;
 mod sampling;
+mod seal;
 mod share;
 mod ship_by;
 mod short_picks;

@@ -20,7 +20,7 @@ const SKU: &str = "蜂蜜-500G";
 /// A lot of [`SKU`] received (ASN-蜂蜜), inspected with a PDF as evidence,
 /// put away in A-01; three orders of it picked and packed into parcels of
 /// carrier SF, the first two handed over; a fourth order only reserved.
-struct Pipeline {
+pub(crate) struct Pipeline {
     floor: Floor,
     lot: String,
     sha256: String,
@@ -30,7 +30,7 @@ struct Pipeline {
     carrier_token: String,
 }
 
-async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
+pub(crate) async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
     let floor = Floor::new(app, merchant_code, "TEA").await;
     let staff = floor.staff_token.clone();
     app.post(
