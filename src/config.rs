@@ -602,6 +602,35 @@ mod tests {
     }
 
     #[test]
+    fn trace_seal_settings_default_and_a_bad_key_is_refused_without_echoing_it() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.seal, SealSettings::default());
+        assert_eq!(c.seal.interval, Some(Duration::from_secs(1)));
+        assert!(c.seal.signing_key.is_none());
+        let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+        let c = config(&[
+            ("DEPOT_TRACE_SEAL_INTERVAL_MS", "0"),
+            ("DEPOT_TRACE_BLOCK_SIZE", "64"),
+            ("DEPOT_TRACE_SIGNING_KEY", seed),
+        ])
+        .unwrap();
+        assert_eq!(c.seal.interval, None);
+        assert_eq!(c.seal.block_size, 64);
+        assert!(c.seal.signing_key.is_some());
+        assert!(
+            !format!("{c:?}").contains(seed),
+            "the seed is never printed"
+        );
+        let err = config(&[("DEPOT_TRACE_SIGNING_KEY", "not-a-secret-key")]).unwrap_err();
+        assert_eq!(err.var, "DEPOT_TRACE_SIGNING_KEY");
+        assert!(!err.to_string().contains("not-a-secret-key"), "{err}");
+        assert_eq!(
+            config(&[("DEPOT_TRACE_BLOCK_SIZE", "0")]).unwrap_err().var,
+            "DEPOT_TRACE_BLOCK_SIZE"
+        );
+    }
+
+    #[test]
     fn webhook_settings_default_and_zero_poll_turns_the_sender_off() {
         let c = config(&[]).unwrap();
         assert_eq!(c.webhooks, WebhookSettings::default());
