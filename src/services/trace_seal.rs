@@ -177,8 +177,9 @@ pub fn seal(
         // 9 columns a block, one multi-row insert: within SQLite's 32,766
         // bound parameters.
         let limit = (block_size * max_blocks.clamp(1, MAX_BLOCKS)) as i64;
-        let events = events_after(c, sealed_to, Some(settled), limit)?;
+        let mut events = events_after(c, sealed_to, Some(settled), limit)?;
         let sealed_at = time::now();
+        let stopped_at_gap = stop_at_young_gap(&mut events, sealed_to, sealed_at);
         let mut rows = Vec::new();
         for chunk in events.chunks(block_size) {
             let first_seq = sealed_to + 1;
@@ -224,7 +225,7 @@ pub fn seal(
         let run = SealRun {
             blocks: rows.len(),
             events: events.len(),
-            more: events.len() as i64 == limit,
+            more: !stopped_at_gap && events.len() as i64 == limit,
         };
         if !rows.is_empty() {
             crate::on_backend!(c, |inner| diesel::insert_into(trace_blocks::table)
@@ -234,6 +235,30 @@ pub fn seal(
         Ok(run)
     })
 }
+
+/// Cuts `events` (ascending seq, after `sealed_to`) before the first gap in
+/// their numbers that is younger than [`GAP_GRACE`]: the number may belong to
+/// a transaction that has not committed yet, and sealing past it would
+/// leave that event out of its block for good. A second guard beside
+/// `settled_trace_seq` (a PostgreSQL burst once showed an event committed
+/// into a range already sealed); a gap older than the grace is a rollback's
+/// and is sealed as a gap. Answers whether it cut.
+fn stop_at_young_gap(events: &mut Vec<StoredEvent>, sealed_to: i64, now: NaiveDateTime) -> bool {
+    let young = now - GAP_GRACE;
+    let mut prev = sealed_to;
+    for (i, e) in events.iter().enumerate() {
+        if e.seq != prev + 1 && e.recorded_at > young {
+            events.truncate(i);
+            return true;
+        }
+        prev = e.seq;
+    }
+    false
+}
+
+/// How long a gap in the sequence numbers may be waited for (well over
+/// PostgreSQL's lock timeout of a statement, 10 s).
+const GAP_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 /// What is broken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -686,4 +711,55 @@ pub fn verify_with_checkpoint(
         v.ok = false;
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: i64, recorded_at: NaiveDateTime) -> StoredEvent {
+        StoredEvent {
+            seq,
+            id: format!("evt_{seq}"),
+            event_type: "ObjectEvent".into(),
+            action: "OBSERVE".into(),
+            event_time: recorded_at,
+            event_tz_offset: "+00:00".into(),
+            biz_step: "storing".into(),
+            disposition: "in_progress".into(),
+            lot_id: None,
+            what_class: "urn:depot:lot:lot_1".into(),
+            quantity: Some(1),
+            location_id: None,
+            biz_tx_type: None,
+            biz_tx_id: None,
+            actor: None,
+            recorded_at,
+            details: None,
+            parent_id: None,
+            hash: None,
+        }
+    }
+
+    #[test]
+    fn sealing_stops_before_a_young_gap_and_passes_an_old_one() {
+        let now = time::now();
+        let old = now - chrono::TimeDelta::seconds(120);
+        let seqs = |events: &[StoredEvent]| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+
+        // 13 is missing and 14 was written just now: 13 may still commit.
+        let mut young = vec![event(11, now), event(12, now), event(14, now)];
+        assert!(stop_at_young_gap(&mut young, 10, now));
+        assert_eq!(seqs(&young), [11, 12]);
+
+        // The same gap two minutes on: a rolled-back number, sealed as a gap.
+        let mut aged = vec![event(11, old), event(12, old), event(14, old)];
+        assert!(!stop_at_young_gap(&mut aged, 10, now));
+        assert_eq!(seqs(&aged), [11, 12, 14]);
+
+        // A gap right after the last block counts too.
+        let mut first = vec![event(12, now)];
+        assert!(stop_at_young_gap(&mut first, 10, now));
+        assert!(first.is_empty());
+    }
 }
