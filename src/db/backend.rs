@@ -331,14 +331,6 @@ pub fn next_trace_seqs(conn: &mut AnyConnection, count: usize) -> Result<Vec<i64
     }
 }
 
-#[derive(QueryableByName)]
-struct Snapshot {
-    #[diesel(sql_type = BigInt)]
-    xmin: i64,
-    #[diesel(sql_type = BigInt)]
-    xmax: i64,
-}
-
 /// The largest trace sequence number below which every number is settled:
 /// its event is committed (and visible to a transaction begun after this
 /// returns) or will never be. Outside a transaction. `None`: not known yet
@@ -346,12 +338,15 @@ struct Snapshot {
 ///
 /// SQLite: the largest committed number (writers take numbers under the
 /// write lock and commit in their order). PostgreSQL: the sequence's last
-/// value L is read first, then a snapshot; every transaction holding a
-/// number ≤ L had its id before L was read, so its id is below the
-/// snapshot's xmax, and once the oldest running transaction id (xmin) has
-/// reached that xmax, all of them have ended. That is waited for here, up to
-/// `wait`, polling: writers' transactions are short, so the sealer never
-/// blocks them nor seals past a number that may still commit.
+/// value L is read first; then a transaction id N is taken (and committed at
+/// once: one statement), so every transaction that holds a number ≤ L, having
+/// had its id before it took the number, has an id below N. Once the oldest
+/// running transaction id (the snapshot's xmin) is at least N, all of them
+/// have ended. That is waited for here, up to `wait`, polling: writers'
+/// transactions are short, so the sealer never blocks them nor seals past a
+/// number that may still commit. (The snapshot's own xmax will not do: it is
+/// one past the latest *completed* id, so a running writer whose id is newer
+/// than every completed one is below no xmax and in no xip list.)
 pub fn settled_trace_seq(
     conn: &mut AnyConnection,
     wait: std::time::Duration,
@@ -369,19 +364,15 @@ pub fn settled_trace_seq(
                  FROM trace_event_seq",
             )
             .get_result(c)?;
-            let snapshot_sql = "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, \
-                 pg_snapshot_xmax(s)::text::bigint AS xmax FROM pg_current_snapshot() AS s";
-            let first: Snapshot = diesel::sql_query(snapshot_sql).get_result(c)?;
+            let newer: Number = diesel::sql_query("SELECT pg_current_xact_id()::text::bigint AS n")
+                .get_result(c)?;
+            let xmin_sql = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS n";
             let deadline = std::time::Instant::now() + wait;
-            let mut xmin = first.xmin;
-            while xmin < first.xmax {
+            while diesel::sql_query(xmin_sql).get_result::<Number>(c)?.n < newer.n {
                 if std::time::Instant::now() >= deadline {
                     return Ok(None);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));
-                xmin = diesel::sql_query(snapshot_sql)
-                    .get_result::<Snapshot>(c)?
-                    .xmin;
             }
             Ok(Some(last.n))
         }

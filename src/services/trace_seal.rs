@@ -240,9 +240,9 @@ pub fn seal(
 /// their numbers that is younger than [`GAP_GRACE`]: the number may belong to
 /// a transaction that has not committed yet, and sealing past it would
 /// leave that event out of its block for good. A second guard beside
-/// `settled_trace_seq` (a PostgreSQL burst once showed an event committed
-/// into a range already sealed); a gap older than the grace is a rollback's
-/// and is sealed as a gap. Answers whether it cut.
+/// `settled_trace_seq`, whose first version let an event commit into a
+/// range already sealed (it trusted the snapshot's xmax); a gap older than
+/// the grace is a rollback's and is sealed as a gap. Answers whether it cut.
 fn stop_at_young_gap(events: &mut Vec<StoredEvent>, sealed_to: i64, now: NaiveDateTime) -> bool {
     let young = now - GAP_GRACE;
     let mut prev = sealed_to;
