@@ -18,6 +18,9 @@
 //! | `DEPOT_WEBHOOK_BACKOFF_MS` | `10000` | wait after a delivery's first failed attempt, in ms, doubled after each (with jitter; at most 6 h) |
 //! | `DEPOT_WEBHOOK_TIMEOUT_MS` | `10000` | time a webhook receiver has to answer, in ms |
 //! | `DEPOT_WEBHOOK_CA_FILE` | `auto`: `SSL_CERT_FILE`, else the system's CA bundle | the CA certificates (PEM) https webhook receivers are verified against |
+//! | `DEPOT_TRACE_SEAL_INTERVAL_MS` | `1000` | how often the trace sealer seals the events written since its last run into blocks, in ms; `0`: this instance seals none (another one does) |
+//! | `DEPOT_TRACE_BLOCK_SIZE` | `1024` | events per sealed block at most (1 to 100000) |
+//! | `DEPOT_TRACE_SIGNING_KEY` | none | Ed25519 seed, 64 hex digits (e.g. `openssl rand -hex 32`), that `depot trace checkpoint` signs with and `depot trace verify --checkpoint` checks against |
 //! | `RUST_LOG` | `info` | log filter (env_logger syntax) |
 //!
 //! A bad value stops start-up with one line naming the variable. `depot serve`
@@ -133,6 +136,54 @@ impl Default for WebhookSettings {
     }
 }
 
+pub const DEFAULT_TRACE_SEAL_INTERVAL_MS: usize = 1_000;
+pub const DEFAULT_TRACE_BLOCK_SIZE: usize = 1_024;
+
+/// The trace sealer's settings and the checkpoint key (`DEPOT_TRACE_*`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealSettings {
+    /// How often to seal; `None`: this instance seals nothing.
+    pub interval: Option<Duration>,
+    /// Events per block at most.
+    pub block_size: usize,
+    /// The key checkpoints are signed with; `None`: none configured.
+    pub signing_key: Option<SigningKeySeed>,
+}
+
+impl Default for SealSettings {
+    fn default() -> SealSettings {
+        SealSettings {
+            interval: Some(Duration::from_millis(DEFAULT_TRACE_SEAL_INTERVAL_MS as u64)),
+            block_size: DEFAULT_TRACE_BLOCK_SIZE,
+            signing_key: None,
+        }
+    }
+}
+
+/// An Ed25519 seed (32 bytes), checked at start-up; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeySeed(String);
+
+impl SigningKeySeed {
+    pub fn parse(raw: &str) -> Result<SigningKeySeed, String> {
+        let raw = raw.trim();
+        match crate::domain::seal::signing_key(raw) {
+            Some(_) => Ok(SigningKeySeed(raw.to_string())),
+            None => Err("expected an Ed25519 seed: 64 hex digits (openssl rand -hex 32)".into()),
+        }
+    }
+
+    pub fn key(&self) -> ed25519_dalek::SigningKey {
+        crate::domain::seal::signing_key(&self.0).expect("checked when parsed")
+    }
+}
+
+impl std::fmt::Debug for SigningKeySeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKeySeed(***)")
+    }
+}
+
 /// A font file and the face in it (0 unless it is a collection): the value
 /// of `DEPOT_LABEL_FONT`, `path` or `path#index`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +245,8 @@ pub struct Config {
     pub label_zpl_font: String,
     /// `DEPOT_WEBHOOK_*`.
     pub webhooks: WebhookSettings,
+    /// `DEPOT_TRACE_*`.
+    pub seal: SealSettings,
 }
 
 /// What the warehouse itself is configured as: the GS1 keys it issues.
@@ -347,6 +400,32 @@ impl Config {
                 .map(PathBuf::from),
         };
 
+        let seal_ms = parse_count(
+            &lookup,
+            "DEPOT_TRACE_SEAL_INTERVAL_MS",
+            DEFAULT_TRACE_SEAL_INTERVAL_MS,
+            0,
+            3_600_000,
+        )?;
+        let seal = SealSettings {
+            interval: (seal_ms > 0).then(|| Duration::from_millis(seal_ms as u64)),
+            block_size: parse_count(
+                &lookup,
+                "DEPOT_TRACE_BLOCK_SIZE",
+                DEFAULT_TRACE_BLOCK_SIZE,
+                1,
+                100_000,
+            )?,
+            signing_key: match lookup("DEPOT_TRACE_SIGNING_KEY") {
+                Some(raw) if !raw.trim().is_empty() => Some(
+                    SigningKeySeed::parse(&raw)
+                        // The value is a secret: not repeated in the message.
+                        .map_err(|reason| fail("DEPOT_TRACE_SIGNING_KEY", "***", reason))?,
+                ),
+                _ => None,
+            },
+        };
+
         Ok(Config {
             database_url,
             bind,
@@ -362,6 +441,7 @@ impl Config {
             label_font,
             label_zpl_font,
             webhooks,
+            seal,
         })
     }
 }
@@ -541,6 +621,35 @@ mod tests {
             assert_eq!(err.var, "DEPOT_SHIP_BY_HOURS", "{bad}");
             assert!(err.to_string().contains("DEPOT_SHIP_BY_HOURS="), "{err}");
         }
+    }
+
+    #[test]
+    fn trace_seal_settings_default_and_a_bad_key_is_refused_without_echoing_it() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.seal, SealSettings::default());
+        assert_eq!(c.seal.interval, Some(Duration::from_secs(1)));
+        assert!(c.seal.signing_key.is_none());
+        let seed = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+        let c = config(&[
+            ("DEPOT_TRACE_SEAL_INTERVAL_MS", "0"),
+            ("DEPOT_TRACE_BLOCK_SIZE", "64"),
+            ("DEPOT_TRACE_SIGNING_KEY", seed),
+        ])
+        .unwrap();
+        assert_eq!(c.seal.interval, None);
+        assert_eq!(c.seal.block_size, 64);
+        assert!(c.seal.signing_key.is_some());
+        assert!(
+            !format!("{c:?}").contains(seed),
+            "the seed is never printed"
+        );
+        let err = config(&[("DEPOT_TRACE_SIGNING_KEY", "not-a-secret-key")]).unwrap_err();
+        assert_eq!(err.var, "DEPOT_TRACE_SIGNING_KEY");
+        assert!(!err.to_string().contains("not-a-secret-key"), "{err}");
+        assert_eq!(
+            config(&[("DEPOT_TRACE_BLOCK_SIZE", "0")]).unwrap_err().var,
+            "DEPOT_TRACE_BLOCK_SIZE"
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The `depot` command line: serve, migrate, admin, check, expire, bench.
+//! The `depot` command line: serve, migrate, admin, check, expire, bench, trace.
 
 use std::process::ExitCode;
 
@@ -15,7 +15,7 @@ use depot::domain::page::PageRequest;
 use depot::domain::text::{parse_code, parse_name};
 use depot::error::AppError;
 use depot::http::catalog::CreateLocation;
-use depot::services::{access, carriers, catalog, merchants, storage};
+use depot::services::{access, carriers, catalog, merchants, storage, trace_seal};
 use depot::startup::{self, Application, StopOn};
 
 #[derive(Parser)]
@@ -49,6 +49,30 @@ enum Command {
     /// Benchmarks on a fresh database: the live-session burst, single orders.
     #[command(subcommand)]
     Bench(Bench),
+    /// The trace log's tamper evidence: seal, verify, checkpoint.
+    #[command(subcommand)]
+    Trace(TraceCommand),
+}
+
+#[derive(Subcommand)]
+enum TraceCommand {
+    /// Seal every settled event into blocks now (as the sealer of `depot
+    /// serve` does every DEPOT_TRACE_SEAL_INTERVAL_MS).
+    Seal,
+    /// Recompute every event's hash, every block's Merkle root and the chain;
+    /// name the first broken event or block (exit 1 when there is one).
+    Verify {
+        /// A checkpoint printed by `depot trace checkpoint`: also fail when
+        /// blocks it counts are gone or differ (the newest ones deleted).
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<std::path::PathBuf>,
+        /// Print the report as JSON (as GET /trace/verify answers it).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify, then print a checkpoint signed with DEPOT_TRACE_SIGNING_KEY
+    /// (block count, last seq, root) as JSON, to keep outside the database.
+    Checkpoint,
 }
 
 /// The settings of `depot serve`. Kept as text here: `Config` checks them,
@@ -117,6 +141,22 @@ struct ServeArgs {
     /// against; auto: SSL_CERT_FILE, else the system's CA bundle.
     #[arg(long, env = "DEPOT_WEBHOOK_CA_FILE", default_value = config::AUTO_CA_FILE)]
     webhook_ca_file: String,
+    /// How often the trace sealer seals new events into blocks, in ms; 0:
+    /// this instance seals none (another one does).
+    #[arg(long, env = "DEPOT_TRACE_SEAL_INTERVAL_MS", default_value_t = config::DEFAULT_TRACE_SEAL_INTERVAL_MS.to_string())]
+    trace_seal_interval_ms: String,
+    /// Events per sealed block at most (1 to 100000).
+    #[arg(long, env = "DEPOT_TRACE_BLOCK_SIZE", default_value_t = config::DEFAULT_TRACE_BLOCK_SIZE.to_string())]
+    trace_block_size: String,
+    /// Ed25519 seed (64 hex digits, e.g. from `openssl rand -hex 32`) that
+    /// trace checkpoints are signed with.
+    #[arg(
+        long,
+        env = "DEPOT_TRACE_SIGNING_KEY",
+        default_value = "",
+        hide_env_values = true
+    )]
+    trace_signing_key: String,
     /// Log filter, env_logger syntax (e.g. info, depot=debug,warn).
     #[arg(long, env = "RUST_LOG", default_value = config::DEFAULT_LOG)]
     log: String,
@@ -142,6 +182,9 @@ impl ServeArgs {
                 "DEPOT_WEBHOOK_BACKOFF_MS" => &self.webhook_backoff_ms,
                 "DEPOT_WEBHOOK_TIMEOUT_MS" => &self.webhook_timeout_ms,
                 "DEPOT_WEBHOOK_CA_FILE" => &self.webhook_ca_file,
+                "DEPOT_TRACE_SEAL_INTERVAL_MS" => &self.trace_seal_interval_ms,
+                "DEPOT_TRACE_BLOCK_SIZE" => &self.trace_block_size,
+                "DEPOT_TRACE_SIGNING_KEY" => &self.trace_signing_key,
                 _ => return None,
             };
             Some(value.clone())
@@ -185,6 +228,9 @@ struct BenchServerArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Run the server without its trace sealer (to measure what sealing costs).
+    #[arg(long)]
+    no_seal: bool,
 }
 
 #[derive(Args)]
@@ -332,6 +378,7 @@ fn main() -> ExitCode {
         Command::Check => check(&config),
         Command::Expire => expire(&config),
         Command::Bench(bench) => run_bench(&config, bench),
+        Command::Trace(command) => run_trace(&config, command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -445,6 +492,94 @@ fn expire(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
+fn run_trace(config: &Config, command: TraceCommand) -> Result<(), String> {
+    let pool = db::connect(&config.database_url, 1).map_err(|e| e.to_string())?;
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let cause = |e: AppError| match e {
+        AppError::Internal(cause) => cause,
+        other => other.to_problem().detail,
+    };
+    let key = config.seal.signing_key.as_ref().map(|k| k.key());
+    match command {
+        TraceCommand::Seal => {
+            let (mut blocks, mut events) = (0, 0);
+            loop {
+                let run = trace_seal::seal(
+                    &mut conn,
+                    config.seal.block_size,
+                    trace_seal::sealer::MAX_BLOCKS_PER_RUN,
+                )
+                .map_err(cause)?;
+                blocks += run.blocks;
+                events += run.events;
+                if !run.more {
+                    break;
+                }
+            }
+            println!("depot: sealed {events} event(s) into {blocks} block(s)");
+            Ok(())
+        }
+        TraceCommand::Checkpoint => {
+            let key = key.ok_or(
+                "DEPOT_TRACE_SIGNING_KEY is not set: checkpoints are signed with it \
+                 (an Ed25519 seed, 64 hex digits; make one with `openssl rand -hex 32` and keep it secret)",
+            )?;
+            let checkpoint = trace_seal::checkpoint(&mut conn, &key).map_err(cause)?;
+            let json = serde_json::to_string_pretty(&checkpoint).map_err(|e| e.to_string())?;
+            println!("{json}");
+            Ok(())
+        }
+        TraceCommand::Verify { checkpoint, json } => {
+            let report = match checkpoint {
+                None => trace_seal::verify(&mut conn).map_err(cause)?,
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    let checkpoint: trace_seal::SignedCheckpoint = serde_json::from_str(&text)
+                        .map_err(|e| format!("{} is not a checkpoint: {e}", path.display()))?;
+                    trace_seal::verify_with_checkpoint(&mut conn, &checkpoint, key.as_ref())
+                        .map_err(cause)?
+                }
+            };
+            if json {
+                let out = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+                println!("{out}");
+            } else {
+                println!(
+                    "depot: {} block(s), {} sealed event(s) to seq {}, {} not sealed yet; root {}",
+                    report.blocks,
+                    report.events_sealed,
+                    report.last_seq,
+                    report.unsealed,
+                    report.root
+                );
+                if let Some(cp) = &report.checkpoint {
+                    println!(
+                        "depot: against the checkpoint of {} ({} block(s), key {}{})",
+                        cp.issued_at,
+                        cp.blocks,
+                        cp.public_key,
+                        if cp.key_is_configured {
+                            ""
+                        } else {
+                            "; DEPOT_TRACE_SIGNING_KEY is not set, so only the file's own key was checked"
+                        }
+                    );
+                }
+            }
+            match report.first_broken {
+                None => {
+                    if !json {
+                        println!("depot: the trace log verifies");
+                    }
+                    Ok(())
+                }
+                Some(broken) => Err(format!("the trace log does not verify: {broken}")),
+            }
+        }
+    }
+}
+
 fn bench_server(config: &Config, args: &BenchServerArgs) -> Result<ServerOptions, String> {
     let target = match args.db.as_str() {
         "sqlite" => Target::Sqlite,
@@ -455,6 +590,7 @@ fn bench_server(config: &Config, args: &BenchServerArgs) -> Result<ServerOptions
         target,
         workers: args.workers.unwrap_or(config.workers).max(1),
         pool_size: args.pool.unwrap_or(config.pool_size).max(1),
+        seal: !args.no_seal,
     })
 }
 

@@ -9,12 +9,13 @@ use std::net::TcpListener;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::web;
 
-use crate::config::{Config, WebhookSettings};
+use crate::config::{Config, SealSettings, WebhookSettings};
 use crate::db::{self, DbPool};
 use crate::http::{self, AppState};
 use crate::labels::LabelSettings;
 use crate::services::access::{self, IssuedToken};
 use crate::services::order_queue::OrderQueue;
+use crate::services::trace_seal::sealer::Sealer;
 use crate::services::webhooks::sender::Sender;
 
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +99,8 @@ pub struct Application {
     /// For the webhook sender, started by [`Application::run`].
     pool: DbPool,
     webhooks: WebhookSettings,
+    /// For the trace sealer, started by [`Application::run`] too.
+    seal: SealSettings,
 }
 
 impl Application {
@@ -151,6 +154,7 @@ impl Application {
             order_queue,
             pool,
             webhooks: config.webhooks.clone(),
+            seal: config.seal.clone(),
         })
     }
 
@@ -166,12 +170,17 @@ impl Application {
     /// stop waits for those in flight), lets the single-order writer finish
     /// what it was given before returning. The webhook sender runs beside
     /// the server (unless `DEPOT_WEBHOOK_POLL_MS=0`) and stops after it,
-    /// once its attempts in flight are recorded.
+    /// once its attempts in flight are recorded; so does the trace sealer
+    /// (unless `DEPOT_TRACE_SEAL_INTERVAL_MS=0`), after its run in progress.
     pub async fn run(self) -> std::io::Result<()> {
-        let sender = Sender::start(self.pool, &self.webhooks);
+        let sender = Sender::start(self.pool.clone(), &self.webhooks);
+        let sealer = Sealer::start(self.pool, &self.seal);
         let served = self.server.await;
         if let Some(sender) = sender {
             sender.stop().await;
+        }
+        if let Some(sealer) = sealer {
+            sealer.stop().await;
         }
         let queue = self.order_queue;
         let drained = actix_web::rt::task::spawn_blocking(move || queue.drain()).await;

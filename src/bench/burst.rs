@@ -3,7 +3,8 @@
 //! database; then the checks that nothing was oversold and that stock equals
 //! the ledger, and the figures against the database's raw insert ceiling;
 //! then the batching step ([`super::batching`]): the session's reserved
-//! orders batched, timed, and compared with a FIFO baseline.
+//! orders batched, timed, and compared with a FIFO baseline; at the end the
+//! trace log is sealed (what the server's sealer left) and verified.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -28,6 +29,7 @@ use super::stats::{grouped, ms, Percentiles};
 use super::{BenchServer, Progress, ServerOptions, Setting};
 use crate::db::AnyConnection;
 use crate::services::storage;
+use crate::services::trace_seal::{self, Verification};
 
 /// The defaults of `depot bench burst` and `cargo bench`.
 pub mod defaults {
@@ -105,6 +107,8 @@ pub struct BurstReport {
     pub day_wall: Duration,
     /// Orders neither dispatched nor back-ordered at the end of the day.
     pub orders_left: i64,
+    /// The trace log sealed and verified at the end.
+    pub sealing: SealingReport,
 }
 
 impl BurstReport {
@@ -117,8 +121,110 @@ impl BurstReport {
             ("pack", self.packing.batch_pack + self.packing.single_pack),
             ("close", self.dispatch.close),
             ("handover", self.dispatch.handover),
+            ("seal the rest", self.sealing.seal_time),
         ]
     }
+}
+
+/// The last stage: what the server's sealer sealed while the session ran,
+/// the time to seal the rest, and `trace verify` over all of it.
+#[derive(Debug, Clone)]
+pub struct SealingReport {
+    /// The server's sealer ran during the burst.
+    pub sealer_ran: bool,
+    /// Blocks and events sealed when the server stopped.
+    pub blocks_during: i64,
+    pub events_during: i64,
+    /// Events left to seal then, and the time it took.
+    pub events_left: usize,
+    pub blocks_left: usize,
+    pub seal_time: Duration,
+    pub verify_time: Duration,
+    pub verification: Verification,
+}
+
+impl SealingReport {
+    pub fn failures(&self) -> Vec<String> {
+        match &self.verification.first_broken {
+            None => Vec::new(),
+            Some(broken) => vec![format!("the trace log does not verify: {broken}")],
+        }
+    }
+}
+
+impl fmt::Display for SealingReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "depot bench burst: sealing")?;
+        writeln!(
+            f,
+            "  during the run  {} events in {} blocks sealed by the server's sealer{}",
+            grouped(self.events_during as u64),
+            self.blocks_during,
+            if self.sealer_ran {
+                ""
+            } else {
+                " (off: --no-seal)"
+            }
+        )?;
+        writeln!(
+            f,
+            "  seal the rest   {} events into {} blocks in {:.2} s",
+            grouped(self.events_left as u64),
+            self.blocks_left,
+            self.seal_time.as_secs_f64()
+        )?;
+        let v = &self.verification;
+        write!(
+            f,
+            "  trace verify    {} ({} blocks, {} events, {} unsealed; {:.2} s)",
+            match &v.first_broken {
+                None => "ok".to_string(),
+                Some(b) => format!("BROKEN: {b}"),
+            },
+            v.blocks,
+            grouped(v.events_sealed as u64),
+            v.unsealed,
+            self.verify_time.as_secs_f64()
+        )
+    }
+}
+
+/// Seals what the server's sealer left, timed, then verifies everything.
+fn seal_and_verify(conn: &mut AnyConnection, sealer_ran: bool) -> Result<SealingReport, String> {
+    let e = |e: crate::error::AppError| e.to_string();
+    let blocks_during = count(conn, "SELECT COUNT(*) AS n FROM trace_blocks")?;
+    let events_during = count(
+        conn,
+        "SELECT CAST(COALESCE(SUM(event_count), 0) AS BIGINT) AS n FROM trace_blocks",
+    )?;
+    let started = Instant::now();
+    let (mut blocks_left, mut events_left) = (0, 0);
+    loop {
+        let run = trace_seal::seal(
+            conn,
+            crate::config::DEFAULT_TRACE_BLOCK_SIZE,
+            trace_seal::sealer::MAX_BLOCKS_PER_RUN,
+        )
+        .map_err(e)?;
+        blocks_left += run.blocks;
+        events_left += run.events;
+        if !run.more {
+            break;
+        }
+    }
+    let seal_time = started.elapsed();
+    let started = Instant::now();
+    let verification = trace_seal::verify(conn).map_err(e)?;
+    Ok(SealingReport {
+        sealer_ran,
+        blocks_during,
+        events_during,
+        events_left,
+        blocks_left,
+        seal_time,
+        verify_time: started.elapsed(),
+        verification,
+    })
 }
 
 impl Checks {
@@ -204,6 +310,7 @@ impl BurstReport {
                 self.orders_left
             ));
         }
+        out.extend(self.sealing.failures());
         out
     }
 }
@@ -305,6 +412,7 @@ impl fmt::Display for BurstReport {
             "  dispatch ratio  handover parcels/s ÷ raw rows/s = {:.3}",
             self.dispatch.handover_rate() / raw.max(1e-9)
         )?;
+        writeln!(f, "{}", self.sealing)?;
         let stages = self.stages();
         let total: Duration = stages.iter().map(|(_, d)| *d).sum();
         writeln!(f, "the whole day")?;
@@ -324,12 +432,17 @@ impl fmt::Display for BurstReport {
         )?;
         writeln!(
             f,
-            "  day checks      {} oversold rows; ledger {}; {} orders neither dispatched nor back-ordered",
+            "  day checks      {} oversold rows; ledger {}; trace verify {}; {} orders neither dispatched nor back-ordered",
             self.checks.oversold_rows,
             if self.checks.ledger_ok && self.packing.ledger_ok && self.dispatch.ledger_ok {
                 "equal after every stage"
             } else {
                 "DIFFERS"
+            },
+            if self.sealing.verification.first_broken.is_none() {
+                "ok"
+            } else {
+                "BROKEN"
             },
             self.orders_left
         )?;
@@ -545,6 +658,10 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
             "SELECT COUNT(*) AS n FROM orders WHERE status NOT IN ('dispatched', 'backordered')",
         )?
     };
+    let sealing = {
+        let mut conn = server.pool.get().map_err(|e| e.to_string())?;
+        seal_and_verify(&mut conn, options.server.seal)?
+    };
     let latency = Percentiles::of(&mut tally.latencies);
     Ok(BurstReport {
         setting,
@@ -573,6 +690,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         dispatch,
         day_wall,
         orders_left,
+        sealing,
     })
 }
 

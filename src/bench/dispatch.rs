@@ -309,6 +309,9 @@ impl ChildServer {
             .env("DEPOT_BIND", format!("127.0.0.1:{port}"))
             .env("DEPOT_DATA_DIR", data.path())
             .env("DEPOT_WORKERS", "2")
+            // The benchmark's own server seals (unless --no-seal); this one
+            // only answers downloads, whose memory it measures.
+            .env("DEPOT_TRACE_SEAL_INTERVAL_MS", "0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -45,6 +45,8 @@ pub struct ServerOptions {
     pub workers: usize,
     /// Database connections of the server.
     pub pool_size: u32,
+    /// The server's trace sealer runs (at its default interval).
+    pub seal: bool,
 }
 
 impl Default for ServerOptions {
@@ -55,6 +57,7 @@ impl Default for ServerOptions {
             target: Target::Sqlite,
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             pool_size: 8,
+            seal: true,
         }
     }
 }
@@ -152,6 +155,13 @@ impl BenchServer {
             label_font: None,
             label_zpl_font: crate::config::DEFAULT_LABEL_ZPL_FONT.into(),
             webhooks: Default::default(),
+            seal: crate::config::SealSettings {
+                interval: options
+                    .seal
+                    .then_some(crate::config::SealSettings::default().interval)
+                    .flatten(),
+                ..Default::default()
+            },
         };
         let pool = startup::open_database(&config).map_err(|e| e.to_string())?;
         let admin = startup::bootstrap_admin(&pool)

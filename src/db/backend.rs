@@ -286,3 +286,120 @@ pub fn next_serials(
         }
     }
 }
+
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Inside a write transaction, `count` new trace sequence numbers, ascending,
+/// for events the caller is about to insert (it hashes them first).
+///
+/// SQLite: the writer lock is held (`BEGIN IMMEDIATE`), so the numbers follow
+/// the largest one written, and transactions commit in the order of their
+/// numbers. PostgreSQL: `trace_event_seq`, which hands out numbers without
+/// waiting, so transactions may commit out of order and numbers of
+/// transactions that roll back are never used. The transaction first gets
+/// its transaction id (`pg_current_xact_id()`), *before* it takes a number:
+/// [`settled_trace_seq`] relies on every number being held by a transaction
+/// with an id.
+pub fn next_trace_seqs(conn: &mut AnyConnection, count: usize) -> Result<Vec<i64>, AppError> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let last: Number =
+                diesel::sql_query("SELECT COALESCE(MAX(seq), 0) AS n FROM trace_events")
+                    .get_result(c)?;
+            Ok((1..=count as i64).map(|i| last.n + i).collect())
+        }
+        AnyConnection::Postgresql(c) => {
+            diesel::sql_query("SELECT pg_current_xact_id()").execute(c)?;
+            let mut seqs: Vec<i64> = diesel::sql_query(
+                "SELECT nextval('trace_event_seq') AS n FROM generate_series(1, $1)",
+            )
+            .bind::<BigInt, _>(count as i64)
+            .load::<Number>(c)?
+            .into_iter()
+            .map(|r| r.n)
+            .collect();
+            seqs.sort_unstable();
+            Ok(seqs)
+        }
+    }
+}
+
+/// The largest trace sequence number below which every number is settled:
+/// its event is committed (and visible to a transaction begun after this
+/// returns) or will never be. Outside a transaction. `None`: not known yet
+/// (a long transaction is still running); try again later.
+///
+/// SQLite: the largest committed number (writers take numbers under the
+/// write lock and commit in their order). PostgreSQL: the sequence's last
+/// value L is read first; then a transaction id N is taken (and committed at
+/// once: one statement), so every transaction that holds a number ≤ L, having
+/// had its id before it took the number, has an id below N. Once the oldest
+/// running transaction id (the snapshot's xmin) is at least N, all of them
+/// have ended. That is waited for here, up to `wait`, polling: writers'
+/// transactions are short, so the sealer never blocks them nor seals past a
+/// number that may still commit. (The snapshot's own xmax will not do: it is
+/// one past the latest *completed* id, so a running writer whose id is newer
+/// than every completed one is below no xmax and in no xip list.)
+pub fn settled_trace_seq(
+    conn: &mut AnyConnection,
+    wait: std::time::Duration,
+) -> Result<Option<i64>, AppError> {
+    match conn {
+        AnyConnection::Sqlite(c) => {
+            let last: Number =
+                diesel::sql_query("SELECT COALESCE(MAX(seq), 0) AS n FROM trace_events")
+                    .get_result(c)?;
+            Ok(Some(last.n))
+        }
+        AnyConnection::Postgresql(c) => {
+            let last: Number = diesel::sql_query(
+                "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS n \
+                 FROM trace_event_seq",
+            )
+            .get_result(c)?;
+            let newer: Number = diesel::sql_query("SELECT pg_current_xact_id()::text::bigint AS n")
+                .get_result(c)?;
+            let xmin_sql = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS n";
+            let deadline = std::time::Instant::now() + wait;
+            while diesel::sql_query(xmin_sql).get_result::<Number>(c)?.n < newer.n {
+                if std::time::Instant::now() >= deadline {
+                    return Ok(None);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Ok(Some(last.n))
+        }
+    }
+}
+
+/// Inside the sealer's write transaction: whether this instance may seal.
+/// PostgreSQL: a transaction-scoped advisory lock, tried (not waited for),
+/// so that only one instance seals at a time and the others skip their
+/// turn. SQLite: `BEGIN IMMEDIATE` already made this the only writer.
+pub fn try_lock_sealer(conn: &mut AnyConnection) -> Result<bool, AppError> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    match conn {
+        AnyConnection::Sqlite(_) => Ok(true),
+        AnyConnection::Postgresql(c) => {
+            let row: Locked = diesel::sql_query(format!(
+                "SELECT pg_try_advisory_xact_lock({SEALER_LOCK_KEY}) AS locked"
+            ))
+            .get_result(c)?;
+            Ok(row.locked)
+        }
+    }
+}
+
+/// PostgreSQL: the advisory lock key of the trace sealer ("depot_sl").
+const SEALER_LOCK_KEY: i64 = 0x6465_706f_745f_736c;

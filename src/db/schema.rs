@@ -250,6 +250,11 @@ diesel::table! {
         recorded_at -> Timestamp,
         details -> Nullable<Text>,
         parent_id -> Nullable<Text>,
+        /// The event's place in the one total order of the log (migration 000023).
+        seq -> BigInt,
+        /// Its RFC 6962 leaf hash, hex (`domain::seal`); None for events
+        /// written before migration 000023.
+        hash -> Nullable<Text>,
     }
 }
 
@@ -705,6 +710,21 @@ diesel::table! {
         held_qty -> BigInt,
         created_at -> Timestamp,
         created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Sealed blocks of the trace log (migration 000023, `domain::seal`).
+    trace_blocks (number) {
+        number -> BigInt,
+        first_seq -> BigInt,
+        last_seq -> BigInt,
+        event_count -> BigInt,
+        gaps -> Text,
+        merkle_root -> Text,
+        prev_hash -> Text,
+        block_hash -> Text,
+        sealed_at -> Timestamp,
     }
 }
 

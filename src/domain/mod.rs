@@ -20,6 +20,7 @@ pub mod receiving;
 pub mod reservations;
 pub mod returns;
 pub mod sampling;
+pub mod seal;
 pub mod share;
 pub mod storage;
 pub mod switching;

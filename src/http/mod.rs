@@ -201,7 +201,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .service(trace::forward)
                 .service(trace::recall_lot)
                 .service(trace::recall_csv)
-                .service(trace::get_recall),
+                .service(trace::get_recall)
+                .service(trace::verify),
         );
 }
 
@@ -233,7 +234,7 @@ const PAGES: &[(&str, &str)] = &[
         (name = "dispatch", description = "Manifests carriers pull as JSON and CSV, handover by scan, carrier parcel statuses"),
         (name = "webhooks", description = "Merchants' webhooks: signed POSTs of order and parcel events from an outbox, retried with backoff; the deliveries"),
         (name = "returns", description = "Returns: parcels and consumers' units received back, re-inspected, restocked or scrapped"),
-        (name = "trace", description = "Backward trace (parcel or order to lots, inspections, evidence, receipt), forward trace (lot to orders, parcels, manifests, carriers), recalls"),
+        (name = "trace", description = "Backward trace (parcel or order to lots, inspections, evidence, receipt), forward trace (lot to orders, parcels, manifests, carriers), recalls, the log's tamper evidence"),
         (name = "storage", description = "Putaway, bins, moves, counts, holds, expiry, stock and the ledger"),
         (name = "inspection", description = "ISO 2859-1 sampling and switching, inspection templates, inspections, evidence files, dispositions, reports"),
     )

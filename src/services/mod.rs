@@ -32,4 +32,5 @@ pub mod storage;
 pub mod switching;
 pub mod trace;
 pub mod trace_query;
+pub mod trace_seal;
 pub mod webhooks;

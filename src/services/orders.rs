@@ -9,6 +9,7 @@
 //! snapshot of the stock and, if that misses, again under row locks from a
 //! savepoint.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -19,7 +20,7 @@ use utoipa::ToSchema;
 use crate::db::backend::{self, SkuLock};
 use crate::db::schema::{
     carriers, count_tasks, locations, lots, merchants, order_lines, orders, reservations, skus,
-    stock, stock_holds, trace_events,
+    stock, stock_holds,
 };
 use crate::db::{self, AnyConnection};
 use crate::domain::access::Principal;
@@ -32,7 +33,7 @@ use crate::domain::time;
 use crate::domain::trace::{biz_tx, lot_class, Action, BizStep, Disposition};
 use crate::error::{AppError, FieldError, Problem};
 use crate::on_backend;
-use crate::services::trace::tx_uri;
+use crate::services::trace::{insert_events, tx_uri, EventDraft};
 
 /// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters.
 const CHUNK: usize = 500;
@@ -833,38 +834,29 @@ fn record_reservation_events(
     disposition: Option<Disposition>,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    for chunk in rows.chunks(CHUNK) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|((order, _, lot, loc), qty)| {
-                (
-                    trace_events::id.eq(new_id("evt")),
-                    trace_events::event_type.eq("TransactionEvent"),
-                    trace_events::action.eq(action.as_str()),
-                    trace_events::event_time.eq(now),
-                    trace_events::event_tz_offset.eq("+00:00"),
-                    trace_events::biz_step.eq(BizStep::Other.as_str()),
-                    trace_events::disposition.eq(disposition.map_or("", Disposition::as_str)),
-                    trace_events::lot_id.eq(Some(*lot)),
-                    trace_events::what_class.eq(classes
-                        .get(*lot)
-                        .cloned()
-                        .unwrap_or_else(|| format!("urn:depot:lot:{lot}"))),
-                    trace_events::quantity.eq(Some(*qty)),
-                    trace_events::location_id.eq(Some(*loc)),
-                    (
-                        trace_events::biz_tx_type.eq(Some(biz_tx::PURCHASE_ORDER)),
-                        trace_events::biz_tx_id.eq(Some(tx_uri("order", order))),
-                        trace_events::actor.eq(Some(&who.token_id)),
-                        trace_events::recorded_at.eq(now),
-                    ),
-                )
-            })
-            .collect();
-        on_backend!(c, |inner| diesel::insert_into(trace_events::table)
-            .values(values)
-            .execute(inner))?;
-    }
+    let drafts: Vec<EventDraft> = rows
+        .iter()
+        .map(|((order, _, lot, loc), qty)| EventDraft {
+            event_type: "TransactionEvent",
+            action: action.as_str(),
+            event_time: now,
+            biz_step: BizStep::Other.as_str(),
+            disposition: disposition.map_or("", Disposition::as_str),
+            lot_id: Some(*lot),
+            what_class: match classes.get(*lot) {
+                Some(class) => Cow::Borrowed(class.as_str()),
+                None => Cow::Owned(format!("urn:depot:lot:{lot}")),
+            },
+            quantity: Some(*qty),
+            location_id: Some(*loc),
+            biz_tx_type: Some(biz_tx::PURCHASE_ORDER),
+            biz_tx_id: Some(tx_uri("order", order)),
+            actor: Some(&who.token_id),
+            details: None,
+            parent_id: None,
+        })
+        .collect();
+    insert_events(c, &drafts, now)?;
     Ok(())
 }
 

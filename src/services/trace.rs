@@ -1,11 +1,15 @@
 //! The trace log: one function records an event, inside the caller's
 //! transaction, so an event exists exactly when the change it describes does.
 
+use std::borrow::Cow;
+
+use chrono::{NaiveDateTime, SubsecRound};
 use diesel::prelude::*;
 
 use crate::db::schema::trace_events;
-use crate::db::AnyConnection;
+use crate::db::{backend, AnyConnection};
 use crate::domain::ids::new_id;
+use crate::domain::seal::{self, EventContent};
 use crate::domain::time;
 use crate::domain::trace::{Action, BizStep, Disposition};
 use crate::error::AppError;
@@ -39,35 +43,133 @@ pub fn record_with_details(
     event: LotEvent<'_>,
     details: Option<&serde_json::Value>,
 ) -> Result<String, AppError> {
-    let details = details.map(|d| d.to_string());
-    let id = new_id("evt");
     let now = time::now();
     let (tx_type, tx_id) = match event.biz_tx {
         Some((kind, id)) => (Some(kind), Some(id)),
         None => (None, None),
     };
-    diesel::insert_into(trace_events::table)
-        .values((
-            trace_events::id.eq(&id),
-            trace_events::event_type.eq("ObjectEvent"),
-            trace_events::action.eq(event.action.as_str()),
-            trace_events::event_time.eq(now),
-            trace_events::event_tz_offset.eq("+00:00"),
-            trace_events::biz_step.eq(event.biz_step.as_str()),
-            trace_events::disposition.eq(event.disposition.as_str()),
-            trace_events::lot_id.eq(event.lot_id),
-            trace_events::what_class.eq(event.what_class),
-            trace_events::quantity.eq(event.quantity),
-            trace_events::location_id.eq(event.location_id),
-            trace_events::biz_tx_type.eq(tx_type),
-            trace_events::biz_tx_id.eq(tx_id),
-            trace_events::actor.eq(event.actor),
-            trace_events::recorded_at.eq(now),
-            trace_events::details.eq(details),
-        ))
-        .execute(conn)?;
-    Ok(id)
+    let draft = EventDraft {
+        event_type: "ObjectEvent",
+        action: event.action.as_str(),
+        event_time: now,
+        biz_step: event.biz_step.as_str(),
+        disposition: event.disposition.as_str(),
+        lot_id: Some(event.lot_id),
+        what_class: Cow::Borrowed(event.what_class),
+        quantity: event.quantity,
+        location_id: event.location_id,
+        biz_tx_type: tx_type,
+        biz_tx_id: tx_id,
+        actor: event.actor,
+        details: details.map(|d| d.to_string()),
+        parent_id: None,
+    };
+    let mut ids = insert_events(conn, &[draft], now)?;
+    Ok(ids.remove(0))
 }
+
+/// A row of the log before it is written: every column but those
+/// [`insert_events`] fills in (id, seq, hash, the time zone offset and
+/// `recorded_at`).
+pub(crate) struct EventDraft<'a> {
+    pub event_type: &'a str,
+    pub action: &'a str,
+    pub event_time: NaiveDateTime,
+    pub biz_step: &'a str,
+    pub disposition: &'a str,
+    pub lot_id: Option<&'a str>,
+    pub what_class: Cow<'a, str>,
+    pub quantity: Option<i64>,
+    pub location_id: Option<&'a str>,
+    pub biz_tx_type: Option<&'a str>,
+    pub biz_tx_id: Option<String>,
+    pub actor: Option<&'a str>,
+    pub details: Option<String>,
+    pub parent_id: Option<&'a str>,
+}
+
+/// Writes events in multi-row inserts inside the caller's transaction, each
+/// with its place in the log (`seq`, taken for all of them in one statement)
+/// and its hash over every column (`domain::seal`), so that the sealer only
+/// reads; answers their ids. Every writer of `trace_events` comes here.
+pub(crate) fn insert_events(
+    conn: &mut AnyConnection,
+    drafts: &[EventDraft<'_>],
+    recorded_at: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    let seqs = backend::next_trace_seqs(conn, drafts.len())?;
+    let ids: Vec<String> = drafts.iter().map(|_| new_id("evt")).collect();
+    // 19 columns a row: well under SQLite's 32,766 bound parameters.
+    for ((chunk, seqs), ids) in drafts
+        .chunks(1_000)
+        .zip(seqs.chunks(1_000))
+        .zip(ids.chunks(1_000))
+    {
+        let rows: Vec<_> = chunk
+            .iter()
+            .zip(seqs)
+            .zip(ids)
+            .map(|((e, &seq), id)| {
+                // What is hashed is exactly what is stored: times are kept
+                // to the microsecond (PostgreSQL would round a finer one).
+                let event_time = e.event_time.trunc_subsecs(6);
+                let hash = EventContent {
+                    seq,
+                    id,
+                    event_type: e.event_type,
+                    action: e.action,
+                    event_time,
+                    event_tz_offset: TZ_OFFSET,
+                    biz_step: e.biz_step,
+                    disposition: e.disposition,
+                    lot_id: e.lot_id,
+                    what_class: &e.what_class,
+                    quantity: e.quantity,
+                    location_id: e.location_id,
+                    biz_tx_type: e.biz_tx_type,
+                    biz_tx_id: e.biz_tx_id.as_deref(),
+                    actor: e.actor,
+                    recorded_at,
+                    details: e.details.as_deref(),
+                    parent_id: e.parent_id,
+                }
+                .hash();
+                (
+                    (
+                        trace_events::id.eq(id.as_str()),
+                        trace_events::event_type.eq(e.event_type),
+                        trace_events::action.eq(e.action),
+                        trace_events::event_time.eq(event_time),
+                        trace_events::event_tz_offset.eq(TZ_OFFSET),
+                        trace_events::biz_step.eq(e.biz_step),
+                        trace_events::disposition.eq(e.disposition),
+                        trace_events::lot_id.eq(e.lot_id),
+                        trace_events::what_class.eq(e.what_class.as_ref()),
+                        trace_events::quantity.eq(e.quantity),
+                    ),
+                    (
+                        trace_events::location_id.eq(e.location_id),
+                        trace_events::biz_tx_type.eq(e.biz_tx_type),
+                        trace_events::biz_tx_id.eq(e.biz_tx_id.as_deref()),
+                        trace_events::actor.eq(e.actor),
+                        trace_events::recorded_at.eq(recorded_at),
+                        trace_events::details.eq(e.details.as_deref()),
+                        trace_events::parent_id.eq(e.parent_id),
+                        trace_events::seq.eq(seq),
+                        trace_events::hash.eq(seal::hex(&hash)),
+                    ),
+                )
+            })
+            .collect();
+        crate::on_backend!(conn, |inner| diesel::insert_into(trace_events::table)
+            .values(rows)
+            .execute(inner))?;
+    }
+    Ok(ids)
+}
+
+/// Depot keeps UTC.
+const TZ_OFFSET: &str = "+00:00";
 
 /// A depot URI for a business transaction (receipt, inspection, order…).
 pub fn tx_uri(kind: &str, id: &str) -> String {
@@ -100,36 +202,26 @@ pub fn record_aggregations(
     events: &[Aggregation<'_>],
 ) -> Result<(), AppError> {
     let now = time::now();
-    // 17 columns a row: well under SQLite's 32,766 bound parameters.
-    for chunk in events.chunks(1_000) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|e| {
-                (
-                    trace_events::id.eq(new_id("evt")),
-                    trace_events::event_type.eq("AggregationEvent"),
-                    trace_events::action.eq(e.action.as_str()),
-                    trace_events::event_time.eq(now),
-                    trace_events::event_tz_offset.eq("+00:00"),
-                    trace_events::biz_step.eq(e.biz_step.as_str()),
-                    trace_events::disposition.eq(e.disposition.as_str()),
-                    trace_events::lot_id.eq(Some(e.lot_id)),
-                    trace_events::what_class.eq(e.what_class),
-                    trace_events::quantity.eq(Some(e.quantity)),
-                    trace_events::location_id.eq(Some(e.location_id)),
-                    trace_events::biz_tx_type.eq(Some(e.biz_tx.0)),
-                    trace_events::biz_tx_id.eq(Some(e.biz_tx.1.as_str())),
-                    trace_events::actor.eq(e.actor),
-                    trace_events::recorded_at.eq(now),
-                    trace_events::details.eq(None::<String>),
-                    trace_events::parent_id.eq(Some(e.parent_id)),
-                )
-            })
-            .collect();
-        crate::on_backend!(conn, |inner| diesel::insert_into(trace_events::table)
-            .values(rows)
-            .execute(inner))?;
-    }
+    let drafts: Vec<EventDraft> = events
+        .iter()
+        .map(|e| EventDraft {
+            event_type: "AggregationEvent",
+            action: e.action.as_str(),
+            event_time: now,
+            biz_step: e.biz_step.as_str(),
+            disposition: e.disposition.as_str(),
+            lot_id: Some(e.lot_id),
+            what_class: Cow::Borrowed(e.what_class),
+            quantity: Some(e.quantity),
+            location_id: Some(e.location_id),
+            biz_tx_type: Some(e.biz_tx.0),
+            biz_tx_id: Some(e.biz_tx.1.clone()),
+            actor: e.actor,
+            details: None,
+            parent_id: Some(e.parent_id),
+        })
+        .collect();
+    insert_events(conn, &drafts, now)?;
     Ok(())
 }
 
@@ -160,34 +252,25 @@ pub struct NewEvent<'a> {
 /// Appends `events` in multi-row inserts inside the caller's transaction.
 pub fn record_events(conn: &mut AnyConnection, events: &[NewEvent<'_>]) -> Result<(), AppError> {
     let now = time::now();
-    for chunk in events.chunks(1_000) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|e| {
-                (
-                    trace_events::id.eq(new_id("evt")),
-                    trace_events::event_type.eq(e.event_type),
-                    trace_events::action.eq(e.action.as_str()),
-                    trace_events::event_time.eq(e.event_time),
-                    trace_events::event_tz_offset.eq("+00:00"),
-                    trace_events::biz_step.eq(e.biz_step.as_str()),
-                    trace_events::disposition.eq(e.disposition.map_or("", Disposition::as_str)),
-                    trace_events::lot_id.eq(Some(e.lot_id)),
-                    trace_events::what_class.eq(e.what_class),
-                    trace_events::quantity.eq(Some(e.quantity)),
-                    trace_events::location_id.eq(e.location_id),
-                    trace_events::biz_tx_type.eq(e.biz_tx.as_ref().map(|t| t.0)),
-                    trace_events::biz_tx_id.eq(e.biz_tx.as_ref().map(|t| t.1.as_str())),
-                    trace_events::actor.eq(e.actor),
-                    trace_events::recorded_at.eq(now),
-                    trace_events::details.eq(e.details.as_ref().map(|d| d.to_string())),
-                    trace_events::parent_id.eq(e.parent_id),
-                )
-            })
-            .collect();
-        crate::on_backend!(conn, |inner| diesel::insert_into(trace_events::table)
-            .values(rows)
-            .execute(inner))?;
-    }
+    let drafts: Vec<EventDraft> = events
+        .iter()
+        .map(|e| EventDraft {
+            event_type: e.event_type,
+            action: e.action.as_str(),
+            event_time: e.event_time,
+            biz_step: e.biz_step.as_str(),
+            disposition: e.disposition.map_or("", Disposition::as_str),
+            lot_id: Some(e.lot_id),
+            what_class: Cow::Borrowed(e.what_class),
+            quantity: Some(e.quantity),
+            location_id: e.location_id,
+            biz_tx_type: e.biz_tx.as_ref().map(|t| t.0),
+            biz_tx_id: e.biz_tx.as_ref().map(|t| t.1.clone()),
+            actor: e.actor,
+            details: e.details.as_ref().map(|d| d.to_string()),
+            parent_id: e.parent_id,
+        })
+        .collect();
+    insert_events(conn, &drafts, now)?;
     Ok(())
 }

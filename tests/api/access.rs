@@ -795,6 +795,15 @@ fn matrix(f: &Fixture, role: &str, victim_token_id: &str) -> Vec<Endpoint> {
             allowed: &["admin", "staff", "merchant"],
             success: 404,
         },
+        // The log's tamper evidence: the warehouse's own check.
+        Endpoint {
+            method: "GET",
+            path: "/api/v1/trace/verify".into(),
+            template: "/api/v1/trace/verify",
+            body: None,
+            allowed: &["admin"],
+            success: 200,
+        },
         // Inspection of the SKU is not discontinued, so the admin passes the
         // role check and meets the state check: 409.
         Endpoint {

@@ -149,6 +149,7 @@ impl TestDatabase {
             label_font: None,
             label_zpl_font: depot::config::DEFAULT_LABEL_ZPL_FONT.into(),
             webhooks: Default::default(),
+            seal: Default::default(),
         }
     }
 }
@@ -281,6 +282,14 @@ impl Reply {
 }
 
 impl TestApp {
+    /// The database as `DATABASE_URL` names it, for running the `depot` binary on it.
+    pub fn database_url(&self) -> String {
+        match &self._database.url {
+            DatabaseUrl::Sqlite(path) => path.clone(),
+            DatabaseUrl::Postgres(url) => url.clone(),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -23,6 +23,7 @@ mod reports;
 mod reservations;
 mod returns;
 mod sampling;
+mod seal;
 mod share;
 mod ship_by;
 mod short_picks;

@@ -1,0 +1,5 @@
+DROP TABLE trace_blocks;
+DROP SEQUENCE trace_event_seq;
+DROP INDEX trace_events_by_seq;
+ALTER TABLE trace_events DROP COLUMN hash;
+ALTER TABLE trace_events DROP COLUMN seq;
