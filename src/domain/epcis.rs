@@ -179,9 +179,10 @@ impl IdBase {
     }
 }
 
-/// One row of the trace log, with its location's code.
+/// One event of the trace log as the export maps it: the stored row, with
+/// its location as a URI.
 #[derive(Debug, Clone)]
-pub struct StoredEvent {
+pub struct SourceEvent {
     pub id: String,
     pub event_type: String,
     pub action: String,
@@ -229,7 +230,7 @@ pub fn document_head(base: &IdBase, created: NaiveDateTime, next: Option<&str>) 
 pub const DOCUMENT_TAIL: &str = "]}}";
 
 /// One stored event as an EPCIS 2.0 event.
-pub fn event(e: &StoredEvent, base: &IdBase) -> Value {
+pub fn event(e: &SourceEvent, base: &IdBase) -> Value {
     let mut out = Map::new();
     out.insert("type".into(), e.event_type.clone().into());
     out.insert("eventTime".into(), format_time(e.event_time).into());
@@ -312,7 +313,7 @@ pub fn event(e: &StoredEvent, base: &IdBase) -> Value {
 /// order, so a reservation (a TransactionEvent tying a lot quantity to an
 /// order) states no disposition: its business transaction says it all.
 /// Rows written before depot stopped storing `reserved` read the same way.
-fn disposition(e: &StoredEvent) -> Option<String> {
+fn disposition(e: &SourceEvent) -> Option<String> {
     match e.disposition.as_str() {
         "" | "reserved" => None,
         other => Some(other.to_string()),
@@ -349,8 +350,8 @@ mod tests {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f").unwrap()
     }
 
-    fn stored(event_type: &str, step: &str, disposition: &str) -> StoredEvent {
-        StoredEvent {
+    fn stored(event_type: &str, step: &str, disposition: &str) -> SourceEvent {
+        SourceEvent {
             id: "evt_01".into(),
             event_type: event_type.into(),
             action: "ADD".into(),
@@ -372,41 +373,10 @@ mod tests {
 
     #[test]
     fn every_step_and_disposition_depot_writes_is_cbv_2_0() {
-        use BizStep::*;
-        for step in [
-            Receiving,
-            Inspecting,
-            Accepting,
-            Holding,
-            Storing,
-            Picking,
-            Packing,
-            Shipping,
-            Transporting,
-            Arriving,
-            Unpacking,
-            Destroying,
-            CycleCounting,
-            Other,
-        ] {
+        for step in BizStep::ALL {
             assert!(CBV_BIZ_STEPS.contains(&step.as_str()), "{}", step.as_str());
         }
-        use Disposition::*;
-        for d in [
-            Active,
-            InProgress,
-            Conformant,
-            NonConformant,
-            InTransit,
-            Destroyed,
-            Returned,
-            SellableAccessible,
-            SellableNotAccessible,
-            NonSellableOther,
-            Damaged,
-            Expired,
-            Recalled,
-        ] {
+        for d in Disposition::ALL {
             assert!(CBV_DISPOSITIONS.contains(&d.as_str()), "{}", d.as_str());
         }
     }

@@ -27,92 +27,79 @@ impl Action {
     }
 }
 
-/// CBV 2.0 §7.1 business steps used by depot (the bare names; in EPCIS JSON-LD
-/// they are written as is, or as `https://ref.gs1.org/cbv/BizStep-<name>`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BizStep {
-    Receiving,
-    Inspecting,
-    Accepting,
-    Holding,
-    Storing,
-    Picking,
-    Packing,
-    Shipping,
-    /// A carrier moving a parcel between its hubs.
-    Transporting,
-    /// A parcel reaching its consignee (the carrier's delivery).
-    Arriving,
-    /// A parcel opened again at the warehouse (taken off its manifest).
-    Unpacking,
-    Destroying,
-    CycleCounting,
-    /// CBV 2.0 has no step for allocating stock to an order (its `reserving`
-    /// is about serial numbers), so a reservation is a TransactionEvent with
-    /// step `other`; its business transaction (the order) and disposition
-    /// (`reserved`) say what happened.
-    Other,
+/// An enum of CBV words, its `as_str` and `ALL`, every variant in order,
+/// from one list: a variant cannot be left out of `ALL`.
+macro_rules! cbv_words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $word:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value depot writes.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+
+            /// The CBV bare word.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)*
+                }
+            }
+        }
+    };
 }
 
-impl BizStep {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BizStep::Receiving => "receiving",
-            BizStep::Inspecting => "inspecting",
-            BizStep::Accepting => "accepting",
-            BizStep::Holding => "holding",
-            BizStep::Storing => "storing",
-            BizStep::Picking => "picking",
-            BizStep::Packing => "packing",
-            BizStep::Shipping => "shipping",
-            BizStep::Transporting => "transporting",
-            BizStep::Arriving => "arriving",
-            BizStep::Unpacking => "unpacking",
-            BizStep::Destroying => "destroying",
-            BizStep::CycleCounting => "cycle_counting",
-            BizStep::Other => "other",
-        }
+cbv_words! {
+    /// CBV 2.0 §7.1 business steps used by depot (the bare names; in EPCIS
+    /// JSON-LD they are written as is, or as
+    /// `https://ref.gs1.org/cbv/BizStep-<name>`).
+    BizStep {
+        Receiving => "receiving",
+        Inspecting => "inspecting",
+        Accepting => "accepting",
+        Holding => "holding",
+        Storing => "storing",
+        Picking => "picking",
+        Packing => "packing",
+        Shipping => "shipping",
+        /// A carrier moving a parcel between its hubs.
+        Transporting => "transporting",
+        /// A parcel reaching its consignee (the carrier's delivery).
+        Arriving => "arriving",
+        /// A parcel opened again at the warehouse (taken off its manifest).
+        Unpacking => "unpacking",
+        Destroying => "destroying",
+        CycleCounting => "cycle_counting",
+        /// CBV 2.0 has no step for allocating stock to an order (its
+        /// `reserving` is about serial numbers), so a reservation is a
+        /// TransactionEvent with step `other`; its business transaction (the
+        /// order) says what happened, and it states no disposition (CBV's
+        /// `reserved` is about identifiers, not stock promised to an order).
+        Other => "other",
     }
 }
 
-/// CBV 2.0 §7.2 dispositions used by depot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
-    Active,
-    InProgress,
-    Conformant,
-    NonConformant,
-    InTransit,
-    Destroyed,
-    Returned,
-    SellableAccessible,
-    /// Sellable, but not where it can be picked for a customer yet (accepted
-    /// and still in receiving, waiting for putaway).
-    SellableNotAccessible,
-    NonSellableOther,
-    Damaged,
-    Expired,
-    /// A recalled lot's stock, held for the recall.
-    Recalled,
-}
-
-impl Disposition {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Disposition::Active => "active",
-            Disposition::InProgress => "in_progress",
-            Disposition::Conformant => "conformant",
-            Disposition::NonConformant => "non_conformant",
-            Disposition::InTransit => "in_transit",
-            Disposition::Destroyed => "destroyed",
-            Disposition::Returned => "returned",
-            Disposition::SellableAccessible => "sellable_accessible",
-            Disposition::SellableNotAccessible => "sellable_not_accessible",
-            Disposition::NonSellableOther => "non_sellable_other",
-            Disposition::Damaged => "damaged",
-            Disposition::Expired => "expired",
-            Disposition::Recalled => "recalled",
-        }
+cbv_words! {
+    /// CBV 2.0 §7.2 dispositions used by depot.
+    Disposition {
+        Active => "active",
+        InProgress => "in_progress",
+        Conformant => "conformant",
+        NonConformant => "non_conformant",
+        InTransit => "in_transit",
+        Destroyed => "destroyed",
+        Returned => "returned",
+        SellableAccessible => "sellable_accessible",
+        /// Sellable, but not where it can be picked for a customer yet
+        /// (accepted and still in receiving, waiting for putaway).
+        SellableNotAccessible => "sellable_not_accessible",
+        NonSellableOther => "non_sellable_other",
+        Damaged => "damaged",
+        Expired => "expired",
+        /// A recalled lot's stock, held for the recall.
+        Recalled => "recalled",
     }
 }
 

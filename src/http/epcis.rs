@@ -4,12 +4,12 @@
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use futures_util::stream;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::{Caller, StaffOrMerchant};
 use super::query::Query;
+use super::stream;
 use crate::config::Warehouse;
 use crate::db::{self, DbPool};
 use crate::domain::access::Principal;
@@ -161,22 +161,19 @@ pub async fn events(
     if let Some(next) = &next {
         answer.insert_header((header::LINK, next_link(&req, next)));
     }
-    let body = streamed(Streamed {
-        pool: pool.get_ref().clone(),
+    let body = streamed(
+        pool.get_ref().clone(),
         who,
         filter,
-        after: request.after,
-        last: plan.last,
+        Key {
+            after: request.after,
+            remaining: request.limit,
+        },
+        plan.last,
+        head,
         base,
-        remaining: request.limit,
-        first: true,
-        done: false,
-    });
-    let start = stream::once(async move { Ok::<_, AppError>(Bytes::from(head)) });
-    let end =
-        stream::once(async { Ok::<_, AppError>(Bytes::from_static(DOCUMENT_TAIL.as_bytes())) });
-    use futures_util::StreamExt;
-    Ok(answer.streaming(start.chain(body).chain(end)))
+    );
+    Ok(answer.streaming(body))
 }
 
 /// JSON-LD when the client asks for it (EPCIS 2.0 §12: the REST binding's
@@ -206,61 +203,47 @@ fn next_link(req: &HttpRequest, cursor: &str) -> String {
     format!("<{}?{}>; rel=\"next\"", req.path(), pairs.join("&"))
 }
 
-/// The state of a streaming page: the next chunk starts after `after`.
-struct Streamed {
+/// Where a streaming page goes on: after the event `after`, with room for
+/// `remaining` more (events written while it streams never make it longer
+/// than its limit).
+struct Key {
+    after: Option<String>,
+    remaining: i64,
+}
+
+/// The page's events up to `last`, read a chunk at a time, between the
+/// document's `head` and its tail.
+fn streamed(
     pool: DbPool,
     who: Principal,
     filter: ExportFilter,
-    after: Option<String>,
+    start: Key,
     last: Option<String>,
+    head: String,
     base: epcis::IdBase,
-    /// Events the page may still hold (events written while it streams
-    /// never make it longer than its limit).
-    remaining: i64,
-    first: bool,
-    done: bool,
-}
-
-fn streamed(state: Streamed) -> impl futures_util::Stream<Item = Result<Bytes, AppError>> {
-    stream::unfold(Some(state), |state| async move {
-        let mut s = state?;
-        if s.done || s.remaining <= 0 {
-            return None;
-        }
-        let n = CHUNK.min(s.remaining);
-        let (who, filter, after, last) = (
-            s.who.clone(),
-            s.filter.clone(),
-            s.after.clone(),
-            s.last.clone(),
-        );
-        let rows = db::run(&s.pool, move |c| {
-            export::chunk(c, &who, &filter, after.as_deref(), last.as_deref(), n)
-        })
-        .await;
-        match rows {
-            Ok(rows) => {
-                s.remaining -= rows.len() as i64;
-                if (rows.len() as i64) < n || rows.last().map(|r| &r.id) == s.last.as_ref() {
-                    s.done = true;
-                }
-                if rows.is_empty() {
-                    return None;
-                }
-                s.after = rows.last().map(|r| r.id.clone());
-                let mut out = String::with_capacity(rows.len() * 700);
-                for e in &rows {
-                    if !s.first {
-                        out.push(',');
-                    }
-                    s.first = false;
-                    out.push_str(&epcis::event(e, &s.base).to_string());
-                }
-                Some((Ok(Bytes::from(out)), Some(s)))
+) -> impl futures_util::Stream<Item = Result<Bytes, AppError>> {
+    let fetch = move |key: Key| {
+        let (pool, who, filter, last) = (pool.clone(), who.clone(), filter.clone(), last.clone());
+        async move {
+            let n = CHUNK.min(key.remaining);
+            if n <= 0 {
+                return Ok((Vec::new(), None));
             }
-            // The head is sent: the body ends short, which the client sees
-            // as a broken transfer rather than a complete document.
-            Err(e) => Some((Err(e), None)),
+            let end = last.clone();
+            let rows = db::run(&pool, move |c| {
+                export::chunk(c, &who, &filter, key.after.as_deref(), end.as_deref(), n)
+            })
+            .await?;
+            let done = (rows.len() as i64) < n || rows.last().map(|r| &r.id) == last.as_ref();
+            let next = (!done).then(|| Key {
+                after: rows.last().map(|r| r.id.clone()),
+                remaining: key.remaining - rows.len() as i64,
+            });
+            Ok((rows, next))
         }
-    })
+    };
+    let render = move |rows: &[epcis::SourceEvent], first: bool| {
+        stream::json_items(rows, first, |e| epcis::event(e, &base).to_string())
+    };
+    stream::paged(head, start, fetch, render, DOCUMENT_TAIL)
 }

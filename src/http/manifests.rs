@@ -8,13 +8,13 @@
 
 use actix_web::web::Bytes;
 use actix_web::{get, post, web, HttpResponse};
-use futures_util::stream;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{Caller, CarrierOnly, StaffOnly, StaffOrCarrier};
 use super::body::Json;
 use super::query::{ListQuery, Query};
+use super::stream;
 use super::{ItemList, PageQuery};
 use crate::db::{self, DbPool};
 use crate::domain::access::Principal;
@@ -80,76 +80,31 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ItemList::from(found)))
 }
 
-/// The state of a streamed manifest: the next page starts after `after`.
-struct Cursor {
-    pool: DbPool,
-    manifest_id: String,
-    after: Option<String>,
-    done: bool,
-    first: bool,
-}
-
-/// The next page of parcels, or None at the end.
-async fn next_page(cursor: &mut Cursor) -> Result<Option<Vec<ManifestParcel>>, AppError> {
-    if cursor.done {
-        return Ok(None);
-    }
-    let id = cursor.manifest_id.clone();
-    let after = cursor.after.clone();
-    let rows = db::run(&cursor.pool, move |c| {
-        dispatch::parcels_page(c, &id, after.as_deref(), STREAM_PAGE, false)
-    })
-    .await?;
-    if (rows.len() as i64) < STREAM_PAGE {
-        cursor.done = true;
-    }
-    cursor.after = rows.last().map(|p| p.id.clone());
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(rows))
-}
-
-/// A stream that writes `head`, then each page through `page`, then `tail`.
-fn streamed<F>(
+/// A manifest's parcels streamed: `head`, each page through `render`, then
+/// `tail`.
+fn streamed<W>(
     pool: DbPool,
     manifest_id: String,
     head: String,
     tail: &'static str,
-    page: F,
+    render: W,
 ) -> impl futures_util::Stream<Item = Result<Bytes, AppError>>
 where
-    F: Fn(&[ManifestParcel], bool) -> String + 'static,
+    W: FnMut(&[ManifestParcel], bool) -> String + 'static,
 {
-    let cursor = Cursor {
-        pool,
-        manifest_id,
-        after: None,
-        done: false,
-        first: true,
+    let fetch = move |after: Option<String>| {
+        let (pool, id) = (pool.clone(), manifest_id.clone());
+        async move {
+            let rows = db::run(&pool, move |c| {
+                dispatch::parcels_page(c, &id, after.as_deref(), STREAM_PAGE, false)
+            })
+            .await?;
+            let next =
+                ((rows.len() as i64) == STREAM_PAGE).then(|| rows.last().map(|p| p.id.clone()));
+            Ok((rows, next))
+        }
     };
-    let start = stream::once(async move { Ok::<_, AppError>(Bytes::from(head)) });
-    let page = std::rc::Rc::new(page);
-    let pages = stream::unfold(Some(cursor), move |state| {
-        let page = page.clone();
-        let out = async move {
-            let mut cursor = state?;
-            match next_page(&mut cursor).await {
-                Ok(Some(rows)) => {
-                    let text = page(&rows, cursor.first);
-                    cursor.first = false;
-                    Some((Ok(Bytes::from(text)), Some(cursor)))
-                }
-                Ok(None) => None,
-                // The head is sent: the body ends short, which the client
-                // sees as a broken transfer rather than a complete list.
-                Err(e) => Some((Err(e), None)),
-            }
-        };
-        out
-    });
-    let end = stream::once(async move { Ok::<_, AppError>(Bytes::from_static(tail.as_bytes())) });
-    futures_util::StreamExt::chain(futures_util::StreamExt::chain(start, pages), end)
+    stream::paged(head, None, fetch, render, tail)
 }
 
 async fn head_of(pool: &DbPool, who: Principal, id: String) -> Result<ManifestSummary, AppError> {
@@ -178,14 +133,9 @@ pub async fn get(
     head.pop();
     head.push_str(",\"parcels\":[");
     let body = streamed(pool.get_ref().clone(), id, head, "]}", |rows, first| {
-        let mut out = String::with_capacity(rows.len() * 300);
-        for (i, p) in rows.iter().enumerate() {
-            if !(first && i == 0) {
-                out.push(',');
-            }
-            out.push_str(&serde_json::to_string(p).unwrap_or_default());
-        }
-        out
+        stream::json_items(rows, first, |p| {
+            serde_json::to_string(p).unwrap_or_default()
+        })
     });
     Ok(HttpResponse::Ok()
         .content_type("application/json")

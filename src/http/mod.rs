@@ -28,6 +28,7 @@ pub mod returns;
 pub mod sampling;
 pub mod share;
 pub mod storage;
+pub mod stream;
 pub mod templates;
 pub mod tokens;
 pub mod trace;

@@ -12,9 +12,10 @@ use diesel::prelude::*;
 use crate::db::schema::{locations, lots, trace_events};
 use crate::db::AnyConnection;
 use crate::domain::access::Principal;
-use crate::domain::epcis::StoredEvent;
+use crate::domain::epcis::SourceEvent;
 use crate::domain::trace::location_uri;
 use crate::error::AppError;
+use crate::services::trace::StoredEvent;
 
 /// What an export asks for.
 #[derive(Debug, Clone, Default)]
@@ -119,25 +120,6 @@ pub fn plan_page(
     })
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    String,
-    String,
-    String,
-    String,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    NaiveDateTime,
-    Option<String>,
-    Option<String>,
-);
-
 /// Up to `n` events after `after`, none after `last` (the page's end; None:
 /// to the end of the log).
 pub fn chunk(
@@ -147,28 +129,11 @@ pub fn chunk(
     after: Option<&str>,
     last: Option<&str>,
     n: i64,
-) -> Result<Vec<StoredEvent>, AppError> {
+) -> Result<Vec<SourceEvent>, AppError> {
     let mut query = filtered!(
         who,
         filter,
-        (
-            trace_events::id,
-            trace_events::event_type,
-            trace_events::action,
-            trace_events::event_time,
-            trace_events::event_tz_offset,
-            trace_events::biz_step,
-            trace_events::disposition,
-            trace_events::what_class,
-            trace_events::quantity,
-            locations::code.nullable(),
-            trace_events::biz_tx_type,
-            trace_events::biz_tx_id,
-            trace_events::actor,
-            trace_events::recorded_at,
-            trace_events::details,
-            trace_events::parent_id,
-        )
+        (StoredEvent::as_select(), locations::code.nullable())
     );
     if let Some(after) = after {
         query = query.filter(trace_events::id.gt(after.to_string()));
@@ -176,26 +141,26 @@ pub fn chunk(
     if let Some(last) = last {
         query = query.filter(trace_events::id.le(last.to_string()));
     }
-    let rows: Vec<Row> = query.limit(n).load(c)?;
+    let rows: Vec<(StoredEvent, Option<String>)> = query.limit(n).load(c)?;
     Ok(rows
         .into_iter()
-        .map(|r| StoredEvent {
-            id: r.0,
-            event_type: r.1,
-            action: r.2,
-            event_time: r.3,
-            tz_offset: r.4,
-            biz_step: r.5,
-            disposition: r.6,
-            what_class: r.7,
-            quantity: r.8,
-            location: r.9.as_deref().map(location_uri),
-            biz_tx_type: r.10,
-            biz_tx_id: r.11,
-            actor: r.12,
-            recorded_at: r.13,
-            details: r.14,
-            parent_id: r.15,
+        .map(|(r, code)| SourceEvent {
+            id: r.id,
+            event_type: r.event_type,
+            action: r.action,
+            event_time: r.event_time,
+            tz_offset: r.event_tz_offset,
+            biz_step: r.biz_step,
+            disposition: r.disposition,
+            what_class: r.what_class,
+            quantity: r.quantity,
+            location: code.as_deref().map(location_uri),
+            biz_tx_type: r.biz_tx_type,
+            biz_tx_id: r.biz_tx_id,
+            actor: r.actor,
+            recorded_at: r.recorded_at,
+            details: r.details,
+            parent_id: r.parent_id,
         })
         .collect())
 }

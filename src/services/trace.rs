@@ -68,6 +68,62 @@ pub fn record_with_details(
     Ok(ids.remove(0))
 }
 
+/// One row of the log as it is stored. The one read of `trace_events`:
+/// the trace queries, the EPCIS export and the sealer all select it with
+/// `StoredEvent::as_select()`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = trace_events)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub id: String,
+    pub event_type: String,
+    pub action: String,
+    pub event_time: NaiveDateTime,
+    pub event_tz_offset: String,
+    pub biz_step: String,
+    /// Empty where the event states no disposition.
+    pub disposition: String,
+    pub lot_id: Option<String>,
+    pub what_class: String,
+    pub quantity: Option<i64>,
+    pub location_id: Option<String>,
+    pub biz_tx_type: Option<String>,
+    pub biz_tx_id: Option<String>,
+    pub actor: Option<String>,
+    pub recorded_at: NaiveDateTime,
+    pub details: Option<String>,
+    pub parent_id: Option<String>,
+    /// The hash written with the row (None on rows older than sealing).
+    pub hash: Option<String>,
+}
+
+impl StoredEvent {
+    /// The row's canonical content as it is now, which `domain::seal`
+    /// hashes.
+    pub fn content(&self) -> EventContent<'_> {
+        EventContent {
+            seq: self.seq,
+            id: &self.id,
+            event_type: &self.event_type,
+            action: &self.action,
+            event_time: self.event_time,
+            event_tz_offset: &self.event_tz_offset,
+            biz_step: &self.biz_step,
+            disposition: &self.disposition,
+            lot_id: self.lot_id.as_deref(),
+            what_class: &self.what_class,
+            quantity: self.quantity,
+            location_id: self.location_id.as_deref(),
+            biz_tx_type: self.biz_tx_type.as_deref(),
+            biz_tx_id: self.biz_tx_id.as_deref(),
+            actor: self.actor.as_deref(),
+            recorded_at: self.recorded_at,
+            details: self.details.as_deref(),
+            parent_id: self.parent_id.as_deref(),
+        }
+    }
+}
+
 /// A row of the log before it is written: every column but those
 /// [`insert_events`] fills in (id, seq, hash, the time zone offset and
 /// `recorded_at`).

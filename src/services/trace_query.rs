@@ -47,7 +47,7 @@ use crate::domain::returns::SHIPPED_PARCEL_STATES;
 use crate::domain::time;
 use crate::error::AppError;
 use crate::services::packing::stored_sscc;
-use crate::services::trace::tx_uri;
+use crate::services::trace::{tx_uri, StoredEvent};
 
 /// The location kind of packed parcels waiting for handover.
 const DISPATCH_KIND: &str = "dispatch";
@@ -476,23 +476,25 @@ fn backward(
     let return_ids: Vec<String> = return_query.load(c)?;
     txs.extend(return_ids.iter().map(|r| tx_uri("return", r)));
     let epcs: Vec<&str> = parcels.iter().map(|p| p.epc_uri.as_str()).collect();
-    let mut rows: Vec<EventRow> = trace_events::table
+    let mut rows: Vec<StoredEvent> = trace_events::table
         .filter(trace_events::biz_tx_id.eq_any(&txs))
-        .select(EVENT_COLUMNS)
+        .select(StoredEvent::as_select())
         .load(c)?;
     if only_parcel.is_some() {
         // A parcel's trace: of the order's events, those of its own lots
         // and its own parcel (or none at all).
         rows.retain(|r| {
-            r.7.as_ref().is_some_and(|l| lot_ids.contains(l))
-                && r.14.as_ref().is_none_or(|p| epcs.contains(&p.as_str()))
+            r.lot_id.as_ref().is_some_and(|l| lot_ids.contains(l))
+                && r.parent_id
+                    .as_ref()
+                    .is_none_or(|p| epcs.contains(&p.as_str()))
         });
     }
     rows.extend(
         trace_events::table
             .filter(trace_events::parent_id.eq_any(&epcs))
-            .select(EVENT_COLUMNS)
-            .load::<EventRow>(c)?,
+            .select(StoredEvent::as_select())
+            .load(c)?,
     );
     for chunk in lot_ids.chunks(CHUNK) {
         rows.extend(
@@ -502,13 +504,13 @@ fn backward(
                 .filter(trace_events::biz_tx_type.is_null().or(
                     trace_events::biz_tx_type.eq(crate::domain::trace::biz_tx::DESPATCH_ADVICE),
                 ))
-                .select(EVENT_COLUMNS)
-                .load::<EventRow>(c)?,
+                .select(StoredEvent::as_select())
+                .load(c)?,
         );
     }
     let mut seen = BTreeSet::new();
-    rows.retain(|r| seen.insert(r.0.clone()));
-    rows.sort_by(|a, b| (a.3, &a.0).cmp(&(b.3, &b.0)));
+    rows.retain(|r| seen.insert(r.id.clone()));
+    rows.sort_by(|a, b| (a.event_time, &a.id).cmp(&(b.event_time, &b.id)));
     let events = rows.into_iter().map(timeline_event).collect();
 
     Ok(BackwardTrace {
@@ -534,80 +536,22 @@ fn backward(
     })
 }
 
-type EventRow = (
-    String,
-    String,
-    String,
-    NaiveDateTime,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// The columns of an [`EventRow`].
-type EventColumns = (
-    trace_events::id,
-    trace_events::event_type,
-    trace_events::action,
-    trace_events::event_time,
-    trace_events::event_tz_offset,
-    trace_events::biz_step,
-    trace_events::disposition,
-    trace_events::lot_id,
-    trace_events::quantity,
-    trace_events::location_id,
-    trace_events::biz_tx_type,
-    trace_events::biz_tx_id,
-    trace_events::actor,
-    trace_events::details,
-    trace_events::parent_id,
-);
-
-const EVENT_COLUMNS: EventColumns = (
-    trace_events::id,
-    trace_events::event_type,
-    trace_events::action,
-    trace_events::event_time,
-    trace_events::event_tz_offset,
-    trace_events::biz_step,
-    trace_events::disposition,
-    trace_events::lot_id,
-    trace_events::quantity,
-    trace_events::location_id,
-    trace_events::biz_tx_type,
-    trace_events::biz_tx_id,
-    trace_events::actor,
-    trace_events::details,
-    trace_events::parent_id,
-);
-
-fn timeline_event(row: EventRow) -> TimelineEvent {
-    let (id, event_type, action, event_time, _tz, biz_step, disposition, lot_id, quantity) = (
-        row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8,
-    );
+fn timeline_event(row: StoredEvent) -> TimelineEvent {
     TimelineEvent {
-        id,
-        event_type,
-        action,
-        event_time,
-        biz_step,
-        disposition: Some(disposition).filter(|d| !d.is_empty()),
-        lot_id,
-        quantity,
-        location_id: row.9,
-        biz_tx_type: row.10,
-        biz_tx_id: row.11,
-        parent_id: row.14,
-        actor: row.12,
-        details: row.13.and_then(|d| serde_json::from_str(&d).ok()),
+        id: row.id,
+        event_type: row.event_type,
+        action: row.action,
+        event_time: row.event_time,
+        biz_step: row.biz_step,
+        disposition: Some(row.disposition).filter(|d| !d.is_empty()),
+        lot_id: row.lot_id,
+        quantity: row.quantity,
+        location_id: row.location_id,
+        biz_tx_type: row.biz_tx_type,
+        biz_tx_id: row.biz_tx_id,
+        parent_id: row.parent_id,
+        actor: row.actor,
+        details: row.details.and_then(|d| serde_json::from_str(&d).ok()),
     }
 }
 

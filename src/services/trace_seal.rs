@@ -28,11 +28,12 @@ use utoipa::ToSchema;
 use crate::db::schema::{trace_blocks, trace_events};
 use crate::db::{self, backend, AnyConnection};
 use crate::domain::seal::{
-    self, chain_root, hex, merkle_root, parse_hex, BlockHeader, Checkpoint, EventContent, Gaps,
-    Hash, CHECKPOINT_FORMAT, GENESIS,
+    self, chain_root, hex, merkle_root, parse_hex, BlockHeader, Checkpoint, Gaps, Hash,
+    CHECKPOINT_FORMAT, GENESIS,
 };
 use crate::domain::time;
 use crate::error::AppError;
+use crate::services::trace::StoredEvent;
 
 /// How long [`seal`] waits for the transactions that hold sequence numbers
 /// to end (PostgreSQL) before it leaves the rest to its next run.
@@ -63,57 +64,6 @@ struct BlockRow {
     prev_hash: String,
     block_hash: String,
     sealed_at: NaiveDateTime,
-}
-
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = trace_events)]
-struct StoredEvent {
-    seq: i64,
-    id: String,
-    event_type: String,
-    action: String,
-    event_time: NaiveDateTime,
-    event_tz_offset: String,
-    biz_step: String,
-    disposition: String,
-    lot_id: Option<String>,
-    what_class: String,
-    quantity: Option<i64>,
-    location_id: Option<String>,
-    biz_tx_type: Option<String>,
-    biz_tx_id: Option<String>,
-    actor: Option<String>,
-    recorded_at: NaiveDateTime,
-    details: Option<String>,
-    parent_id: Option<String>,
-    hash: Option<String>,
-}
-
-impl StoredEvent {
-    /// The hash of the row as it is now.
-    fn content_hash(&self) -> Hash {
-        EventContent {
-            seq: self.seq,
-            id: &self.id,
-            event_type: &self.event_type,
-            action: &self.action,
-            event_time: self.event_time,
-            event_tz_offset: &self.event_tz_offset,
-            biz_step: &self.biz_step,
-            disposition: &self.disposition,
-            lot_id: self.lot_id.as_deref(),
-            what_class: &self.what_class,
-            quantity: self.quantity,
-            location_id: self.location_id.as_deref(),
-            biz_tx_type: self.biz_tx_type.as_deref(),
-            biz_tx_id: self.biz_tx_id.as_deref(),
-            actor: self.actor.as_deref(),
-            recorded_at: self.recorded_at,
-            details: self.details.as_deref(),
-            parent_id: self.parent_id.as_deref(),
-        }
-        .hash()
-    }
 }
 
 fn head(conn: &mut AnyConnection) -> Result<Option<BlockRow>, AppError> {
@@ -193,7 +143,7 @@ pub fn seal(
                     e.hash
                         .as_deref()
                         .and_then(parse_hex::<32>)
-                        .unwrap_or_else(|| e.content_hash())
+                        .unwrap_or_else(|| e.content().hash())
                 })
                 .collect();
             number += 1;
@@ -510,7 +460,7 @@ fn verify_scan(conn: &mut AnyConnection) -> Result<(Verification, Vec<Hash>), Ap
                 ));
                 continue;
             }
-            let leaf = e.content_hash();
+            let leaf = e.content().hash();
             if e.hash.as_deref().is_some_and(|h| h != hex(&leaf)) {
                 note(event_broken(
                     &e,
@@ -551,7 +501,7 @@ fn verify_scan(conn: &mut AnyConnection) -> Result<(Verification, Vec<Hash>), Ap
         unsealed += 1;
         if e.hash
             .as_deref()
-            .is_some_and(|h| h != hex(&e.content_hash()))
+            .is_some_and(|h| h != hex(&e.content().hash()))
         {
             note(event_broken(
                 &e,
