@@ -4,10 +4,11 @@
 //! `POST /batches/{id}/picks`) and every order packed, by K concurrent
 //! clients through the API:
 //!
-//! - `hot_sku` batches by batch packing (`POST /batches/{id}/parcels`, one
-//!   parcel per order, one call per batch);
-//! - the orders of `identical` and `cluster` batches one per request
-//!   (`POST /orders/{id}/parcels`).
+//! - `hot_sku` and `identical` batches by batch packing (`POST
+//!   /batches/{id}/parcels`, one parcel per order, one call per batch: every
+//!   order of such a batch holds the same goods);
+//! - the orders of `cluster` batches one per request (`POST
+//!   /orders/{id}/parcels`).
 //!
 //! Then the ledger check and the reservation drift check run again.
 
@@ -201,7 +202,7 @@ pub async fn run(
                 )
                 .await?;
                 units.set(units.get() + picked);
-                if strategy != "hot_sku" {
+                if strategy == "cluster" {
                     let orders = batch["orders"].as_array().cloned().unwrap_or_default();
                     singles
                         .borrow_mut()
@@ -216,7 +217,7 @@ pub async fn run(
     let hot: Rc<Vec<String>> = Rc::new(
         batches
             .iter()
-            .filter(|b| b.1 == "hot_sku")
+            .filter(|b| b.1 != "cluster")
             .map(|b| b.0.clone())
             .collect(),
     );
@@ -327,7 +328,7 @@ impl fmt::Display for PackingReport {
         )?;
         writeln!(
             f,
-            "  batch packing   {} parcels in {} calls, {} = {} parcels/s (POST /batches/{{id}}/parcels, hot_sku batches)",
+            "  batch packing   {} parcels in {} calls, {} = {} parcels/s (POST /batches/{{id}}/parcels, hot_sku and identical batches)",
             grouped(self.batch_parcels as u64),
             grouped(self.batch_pack_calls as u64),
             secs(self.batch_pack),
@@ -335,7 +336,7 @@ impl fmt::Display for PackingReport {
         )?;
         writeln!(
             f,
-            "  order packing   {} parcels, {} = {} parcels/s (POST /orders/{{id}}/parcels, one per request: identical and cluster batches)",
+            "  order packing   {} parcels, {} = {} parcels/s (POST /orders/{{id}}/parcels, one per request: cluster batches)",
             grouped(self.single_parcels as u64),
             secs(self.single_pack),
             grouped(self.single_rate() as u64)

@@ -127,6 +127,10 @@ pub struct Picked {
 
 type LineRow = (String, String, String, i64, i64);
 
+/// Rows a multi-row statement carries at most (5 parameters a reservation:
+/// well under SQLite's 32,766 bound parameters).
+const CHUNK: usize = 2_000;
+
 /// Confirms picked quantities of a batch's lines, in one transaction.
 pub fn pick(
     conn: &mut AnyConnection,
@@ -433,11 +437,12 @@ pub(crate) fn follow_orders(
             .execute(c)?;
     }
     // What the remaining orders hold unpicked, per lot × bin.
-    let held: Vec<(String, String, i64, i32)> = reservations::table
+    let held: Vec<(String, String, String, i64, i32)> = reservations::table
         .inner_join(locations::table)
         .filter(reservations::order_id.eq_any(&stay))
         .filter(locations::kind.ne("packing"))
         .select((
+            reservations::order_id,
             reservations::lot_id,
             reservations::location_id,
             reservations::qty,
@@ -446,7 +451,9 @@ pub(crate) fn follow_orders(
         .load(c)?;
     let mut need: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut walk: BTreeMap<(String, String), i32> = BTreeMap::new();
-    for (lot, location, qty, walk_seq) in held {
+    let mut unpicked: HashSet<String> = HashSet::new();
+    for (order_id, lot, location, qty, walk_seq) in held {
+        unpicked.insert(order_id);
         walk.insert((lot.clone(), location.clone()), walk_seq);
         *need.entry((lot, location)).or_insert(0) += qty;
     }
@@ -530,22 +537,16 @@ pub(crate) fn follow_orders(
             .set(batches::status.eq(new_status))
             .execute(c)?;
     }
-    for order_id in &stay {
-        let elsewhere: i64 = reservations::table
-            .inner_join(locations::table)
-            .filter(reservations::order_id.eq(order_id))
-            .filter(locations::kind.ne("packing"))
-            .count()
-            .get_result(c)?;
-        if elsewhere == 0 {
-            diesel::update(
-                orders::table
-                    .find(order_id)
-                    .filter(orders::status.eq("reserved")),
-            )
-            .set((orders::status.eq("picked"), orders::updated_at.eq(now)))
-            .execute(c)?;
-        }
+    // Orders holding nothing outside packing any more are picked.
+    let picked: Vec<&String> = stay.iter().filter(|o| !unpicked.contains(*o)).collect();
+    for chunk in picked.chunks(CHUNK) {
+        diesel::update(
+            orders::table
+                .filter(orders::id.eq_any(chunk))
+                .filter(orders::status.eq("reserved")),
+        )
+        .set((orders::status.eq("picked"), orders::updated_at.eq(now)))
+        .execute(c)?;
     }
     Ok(grown)
 }
@@ -587,26 +588,18 @@ fn pick_line(
         ))
         .order((reservations::order_id.asc(), reservations::line_no.asc()))
         .load(c)?;
+    // The oldest orders' reservations first: the rows taken are a prefix
+    // of `held`, all whole but perhaps the last.
     let mut left = qty;
     let mut moved: Vec<(String, i32, i64)> = Vec::new();
+    let mut part = false;
     for (order_id, line_no, held_qty) in held {
         if left == 0 {
             break;
         }
         let take = held_qty.min(left);
         left -= take;
-        let row = reservations::table
-            .filter(reservations::order_id.eq(&order_id))
-            .filter(reservations::line_no.eq(line_no))
-            .filter(reservations::lot_id.eq(lot_id))
-            .filter(reservations::location_id.eq(bin));
-        if take == held_qty {
-            diesel::delete(row).execute(c)?;
-        } else {
-            diesel::update(row)
-                .set(reservations::qty.eq(reservations::qty - take))
-                .execute(c)?;
-        }
+        part = take < held_qty;
         moved.push((order_id, line_no, take));
     }
     if left > 0 {
@@ -614,6 +607,42 @@ fn pick_line(
             "the orders of batch {batch_id} hold {} unit(s) fewer of lot {lot_id} at that bin than line {line_id} asks",
             left
         )));
+    }
+    let at_bin = || {
+        reservations::table
+            .filter(reservations::lot_id.eq(lot_id))
+            .filter(reservations::location_id.eq(bin))
+    };
+    // Set-based, so a batch of a thousand one-line orders is a handful of
+    // statements: the whole rows go in one delete, up to the last of them.
+    let whole = if part {
+        &moved[..moved.len() - 1]
+    } else {
+        &moved[..]
+    };
+    if let Some((last_order, last_line, _)) = whole.last() {
+        diesel::delete(
+            at_bin()
+                .filter(reservations::order_id.eq_any(order_ids))
+                .filter(
+                    reservations::order_id
+                        .lt(last_order)
+                        .or(reservations::order_id
+                            .eq(last_order)
+                            .and(reservations::line_no.le(last_line))),
+                ),
+        )
+        .execute(c)?;
+    }
+    if part {
+        let (order_id, line_no, take) = moved.last().expect("a partly taken row");
+        diesel::update(
+            at_bin()
+                .filter(reservations::order_id.eq(order_id))
+                .filter(reservations::line_no.eq(line_no)),
+        )
+        .set(reservations::qty.eq(reservations::qty - take))
+        .execute(c)?;
     }
     diesel::update(
         stock::table
@@ -641,26 +670,51 @@ fn pick_line(
     )
     .set(stock::reserved.eq(stock::reserved + qty))
     .execute(c)?;
-    for (order_id, line_no, take) in moved {
-        let row = reservations::table
-            .filter(reservations::order_id.eq(&order_id))
-            .filter(reservations::line_no.eq(line_no))
-            .filter(reservations::lot_id.eq(lot_id))
-            .filter(reservations::location_id.eq(packing));
-        let updated = diesel::update(row)
-            .set(reservations::qty.eq(reservations::qty + take))
-            .execute(c)?;
-        if updated == 0 {
-            diesel::insert_into(reservations::table)
-                .values((
-                    reservations::order_id.eq(&order_id),
+    // The same units reserved again at packing: rows the orders hold there
+    // already grow (an order picked in several calls), the others are
+    // inserted in multi-row statements.
+    let moved_orders: Vec<&str> = moved.iter().map(|m| m.0.as_str()).collect();
+    let mut at_packing: HashSet<(String, i32)> = HashSet::new();
+    for chunk in moved_orders.chunks(CHUNK) {
+        at_packing.extend(
+            reservations::table
+                .filter(reservations::order_id.eq_any(chunk))
+                .filter(reservations::lot_id.eq(lot_id))
+                .filter(reservations::location_id.eq(packing))
+                .select((reservations::order_id, reservations::line_no))
+                .load::<(String, i32)>(c)?,
+        );
+    }
+    let (grow, new): (Vec<_>, Vec<_>) = moved
+        .iter()
+        .partition(|(order_id, line_no, _)| at_packing.contains(&(order_id.clone(), *line_no)));
+    for (order_id, line_no, take) in grow {
+        diesel::update(
+            reservations::table
+                .filter(reservations::order_id.eq(order_id))
+                .filter(reservations::line_no.eq(line_no))
+                .filter(reservations::lot_id.eq(lot_id))
+                .filter(reservations::location_id.eq(packing)),
+        )
+        .set(reservations::qty.eq(reservations::qty + take))
+        .execute(c)?;
+    }
+    for chunk in new.chunks(CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(order_id, line_no, take)| {
+                (
+                    reservations::order_id.eq(order_id),
                     reservations::line_no.eq(line_no),
                     reservations::lot_id.eq(lot_id),
                     reservations::location_id.eq(packing),
                     reservations::qty.eq(take),
-                ))
-                .execute(c)?;
-        }
+                )
+            })
+            .collect();
+        crate::on_backend!(c, |inner| diesel::insert_into(reservations::table)
+            .values(rows)
+            .execute(inner))?;
     }
     let lot = lot_service::row(c, who, lot_id)?;
     trace::record(
