@@ -291,7 +291,7 @@ fn short_pick(
         .load(c)?;
     let held: Vec<(String, i32, i64)> = reservations::table
         .filter(reservations::order_id.eq_any(&members))
-        .filter(reservations::lot_id.eq(lot_id))
+        .filter(reservations::lot_id.concat("").eq(lot_id))
         .filter(reservations::location_id.eq(bin))
         .select((
             reservations::order_id,
@@ -577,9 +577,13 @@ fn pick_line(
             "line {line_id} changed while this request ran; read the batch again"
         )));
     }
+    // The batch's rows by the primary key (order id first): `lot_id || ''`
+    // keeps the planners off the (lot_id, location_id) index, which would
+    // walk every reservation of a hot lot's bin (tens of thousands in a live
+    // session) for each line. So in every reservation query here.
     let held: Vec<(String, i32, i64)> = reservations::table
         .filter(reservations::order_id.eq_any(order_ids))
-        .filter(reservations::lot_id.eq(lot_id))
+        .filter(reservations::lot_id.concat("").eq(lot_id))
         .filter(reservations::location_id.eq(bin))
         .select((
             reservations::order_id,
@@ -610,7 +614,7 @@ fn pick_line(
     }
     let at_bin = || {
         reservations::table
-            .filter(reservations::lot_id.eq(lot_id))
+            .filter(reservations::lot_id.concat("").eq(lot_id))
             .filter(reservations::location_id.eq(bin))
     };
     // Set-based, so a batch of a thousand one-line orders is a handful of
@@ -679,7 +683,7 @@ fn pick_line(
         at_packing.extend(
             reservations::table
                 .filter(reservations::order_id.eq_any(chunk))
-                .filter(reservations::lot_id.eq(lot_id))
+                .filter(reservations::lot_id.concat("").eq(lot_id))
                 .filter(reservations::location_id.eq(packing))
                 .select((reservations::order_id, reservations::line_no))
                 .load::<(String, i32)>(c)?,
@@ -693,7 +697,7 @@ fn pick_line(
             reservations::table
                 .filter(reservations::order_id.eq(order_id))
                 .filter(reservations::line_no.eq(line_no))
-                .filter(reservations::lot_id.eq(lot_id))
+                .filter(reservations::lot_id.concat("").eq(lot_id))
                 .filter(reservations::location_id.eq(packing)),
         )
         .set(reservations::qty.eq(reservations::qty + take))
