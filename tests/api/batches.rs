@@ -27,47 +27,6 @@ pub struct Session {
     pub carriers: Vec<(String, String)>,
 }
 
-pub(crate) async fn stock_up(
-    app: &TestApp,
-    floor: &Floor,
-    sku: &str,
-    reference: &str,
-    qty: i64,
-    expiry: &str,
-    bin: &str,
-) -> String {
-    let receipt = app
-        .post(
-            "/api/v1/receipts",
-            &floor.merchant_token,
-            json!({"reference": reference, "lines": [
-                {"sku_code": sku, "lot_code": reference, "expected_qty": qty, "expiry_date": expiry}]}),
-        )
-        .await
-        .ok(201);
-    let arrival = app
-        .post(
-            &format!(
-                "/api/v1/receipts/{}/arrival",
-                receipt["id"].as_str().unwrap()
-            ),
-            &floor.staff_token,
-            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": qty}]}),
-        )
-        .await
-        .ok(200);
-    let lot = arrival["lots"][0]["id"].as_str().unwrap().to_string();
-    floor.inspect(app, &lot, true).await;
-    app.post(
-        &format!("/api/v1/lots/{lot}/putaway"),
-        &floor.staff_token,
-        json!({"qty": qty, "location_code": bin}),
-    )
-    .await
-    .ok(200);
-    lot
-}
-
 pub(crate) fn order(external_id: &str, carrier: &str, lines: &[(&str, i64)]) -> Value {
     json!({
         "channel": "douyin",
@@ -108,10 +67,18 @@ pub async fn live_session(app: &TestApp) -> Session {
         ("SF".to_string(), app.carrier("SF").await),
         ("ZTO".to_string(), app.carrier("ZTO").await),
     ];
-    let held_lot = stock_up(app, &floor, "HOT", "ASN-HOT-1", 3, "2027-03-01", "A-01").await;
-    stock_up(app, &floor, "HOT", "ASN-HOT-2", 20, "2027-09-01", "B-01").await;
-    stock_up(app, &floor, "JAR", "ASN-JAR", 10, "2027-09-01", "B-01").await;
-    stock_up(app, &floor, "CUP", "ASN-CUP", 20, "2027-09-01", "C-冷-01").await;
+    let held_lot = floor
+        .stock_up(app, "HOT", "ASN-HOT-1", 3, Some("2027-03-01"), "A-01")
+        .await;
+    floor
+        .stock_up(app, "HOT", "ASN-HOT-2", 20, Some("2027-09-01"), "B-01")
+        .await;
+    floor
+        .stock_up(app, "JAR", "ASN-JAR", 10, Some("2027-09-01"), "B-01")
+        .await;
+    floor
+        .stock_up(app, "CUP", "ASN-CUP", 20, Some("2027-09-01"), "C-冷-01")
+        .await;
     let orders = vec![
         order("H-1", "SF", &[("HOT", 1)]),
         order("H-2", "SF", &[("HOT", 1)]),

@@ -104,14 +104,8 @@ async fn whole_day(app: &TestApp) -> Pipeline {
         )
         .await
         .ok(201);
-    app.post(
-        "/api/v1/inspection-templates",
-        &staff,
-        json!({"category": "return", "checks": [
-            {"code": "SEAL", "description": "封口完好", "defect_class": "major"}]}),
-    )
-    .await
-    .ok(201);
+    app.return_template(&staff, &[("SEAL", "封口完好", "major")])
+        .await;
     let sha = upload_pdf(app, &staff).await;
     let line = &received["lines"][0];
     let qty = line["qty"].as_i64().unwrap();
@@ -373,8 +367,7 @@ async fn an_export_is_the_merchants_own_and_its_filters_are_checked(app: TestApp
     let p = pipeline(&app, "HONEYSHOP").await;
     let staff = &p.floor.staff_token;
     // Another merchant with a lot of its own.
-    let merchant = app.merchant("TEASHOP").await;
-    let (_, other_token) = app.token("merchant", Some(&merchant), None).await;
+    let (_, other_token) = app.merchant_token("TEASHOP").await;
     app.post(
         "/api/v1/skus",
         &other_token,
@@ -382,27 +375,14 @@ async fn an_export_is_the_merchants_own_and_its_filters_are_checked(app: TestApp
     )
     .await
     .ok(201);
-    let receipt = app
-        .post(
-            "/api/v1/receipts",
+    let other_lot = app
+        .receive_lot(
             &other_token,
-            json!({"reference": "ASN-龙井", "lines": [
-                {"sku_code": "龙井-100G", "lot_code": "LJ-01", "expected_qty": 10}]}),
-        )
-        .await
-        .ok(201);
-    let arrival = app
-        .post(
-            &format!(
-                "/api/v1/receipts/{}/arrival",
-                receipt["id"].as_str().unwrap()
-            ),
             staff,
-            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": 10}]}),
+            "ASN-龙井",
+            json!({"sku_code": "龙井-100G", "lot_code": "LJ-01", "expected_qty": 10}),
         )
-        .await
-        .ok(200);
-    let other_lot = arrival["lots"][0]["id"].as_str().unwrap().to_string();
+        .await;
     let mine = events(
         &pages(
             &app,

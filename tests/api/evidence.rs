@@ -147,8 +147,7 @@ async fn upload(
 
 /// A merchant with a token and one received lot: (merchant id, token, lot id).
 async fn merchant_with_a_lot(app: &TestApp, code: &str) -> (String, String, String) {
-    let merchant = app.merchant(code).await;
-    let (_, token) = app.token("merchant", Some(&merchant), None).await;
+    let (merchant, token) = app.merchant_token(code).await;
     app.post(
         "/api/v1/skus",
         &token,
@@ -156,26 +155,14 @@ async fn merchant_with_a_lot(app: &TestApp, code: &str) -> (String, String, Stri
     )
     .await
     .ok(201);
-    let receipt = app
-        .post(
-            "/api/v1/receipts",
+    let lot = app
+        .receive_lot(
             &token,
-            json!({"reference": "ASN-1", "lines": [{"sku_code": "SERUM", "lot_code": "L1", "expected_qty": 20}]}),
-        )
-        .await
-        .ok(201);
-    let arrival = app
-        .post(
-            &format!(
-                "/api/v1/receipts/{}/arrival",
-                receipt["id"].as_str().unwrap()
-            ),
             &app.admin_token,
-            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": 20}]}),
+            "ASN-1",
+            json!({"sku_code": "SERUM", "lot_code": "L1", "expected_qty": 20}),
         )
-        .await
-        .ok(200);
-    let lot = arrival["lots"][0]["id"].as_str().unwrap().to_string();
+        .await;
     (merchant, token, lot)
 }
 
@@ -432,8 +419,7 @@ async fn a_merchant_sees_only_evidence_of_its_own_inspections(app: TestApp) {
 }
 
 async fn only_staff_may_upload(app: TestApp) {
-    let merchant = app.merchant("GLOW").await;
-    let (_, token) = app.token("merchant", Some(&merchant), None).await;
+    let (_, token) = app.merchant_token("GLOW").await;
     let problem = upload(&app, &token, "image/png", tiny_png(7))
         .await
         .problem(403);

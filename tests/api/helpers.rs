@@ -470,6 +470,68 @@ impl TestApp {
         )
     }
 
+    /// Creates a merchant as admin and issues it a merchant token; returns
+    /// (merchant id, token secret).
+    pub async fn merchant_token(&self, code: &str) -> (String, String) {
+        let merchant = self.merchant(code).await;
+        let (_, token) = self.token("merchant", Some(&merchant), None).await;
+        (merchant, token)
+    }
+
+    /// Announces receipt `reference` with the one line `line` (`sku_code`,
+    /// `lot_code`, `expected_qty`, …) as `merchant_token`, and records its
+    /// arrival in full as `staff_token`; returns the lot id.
+    pub async fn receive_lot(
+        &self,
+        merchant_token: &str,
+        staff_token: &str,
+        reference: &str,
+        line: Value,
+    ) -> String {
+        let qty = line["expected_qty"].clone();
+        let receipt = self
+            .post(
+                "/api/v1/receipts",
+                merchant_token,
+                serde_json::json!({"reference": reference, "lines": [line]}),
+            )
+            .await
+            .ok(201);
+        let arrival = self
+            .post(
+                &format!(
+                    "/api/v1/receipts/{}/arrival",
+                    receipt["id"].as_str().expect("receipt id")
+                ),
+                staff_token,
+                serde_json::json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": qty}]}),
+            )
+            .await
+            .ok(200);
+        arrival["lots"][0]["id"]
+            .as_str()
+            .expect("lot id")
+            .to_string()
+    }
+
+    /// Creates the return inspection template, as `token`, with these
+    /// (code, description, defect class) checks.
+    pub async fn return_template(&self, token: &str, checks: &[(&str, &str, &str)]) {
+        let checks: Vec<Value> = checks
+            .iter()
+            .map(|(code, description, class)| {
+                serde_json::json!({"code": code, "description": description, "defect_class": class})
+            })
+            .collect();
+        self.post(
+            "/api/v1/inspection-templates",
+            token,
+            serde_json::json!({"category": "return", "checks": checks}),
+        )
+        .await
+        .ok(201);
+    }
+
     /// The one text value (column `v`) of `sql`.
     pub fn text(&self, sql: &str) -> String {
         #[derive(diesel::QueryableByName)]

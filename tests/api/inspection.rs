@@ -29,8 +29,7 @@ pub struct Floor {
 
 impl Floor {
     pub async fn new(app: &TestApp, merchant_code: &str, sku_code: &str) -> Floor {
-        let merchant = app.merchant(merchant_code).await;
-        let (_, merchant_token) = app.token("merchant", Some(&merchant), None).await;
+        let (_, merchant_token) = app.merchant_token(merchant_code).await;
         let (_, staff_token) = app.token("staff", None, None).await;
         let sku = app
             .post(
@@ -93,6 +92,36 @@ impl Floor {
             .iter()
             .map(|l| l["id"].as_str().unwrap().to_string())
             .collect()
+    }
+
+    /// Receives `qty` units of `sku` as one lot (lot code `reference`),
+    /// accepts it and puts it all away into `bin`; returns the lot id.
+    pub async fn stock_up(
+        &self,
+        app: &TestApp,
+        sku: &str,
+        reference: &str,
+        qty: i64,
+        expiry: Option<&str>,
+        bin: &str,
+    ) -> String {
+        let lot = app
+            .receive_lot(
+                &self.merchant_token,
+                &self.staff_token,
+                reference,
+                json!({"sku_code": sku, "lot_code": reference, "expected_qty": qty, "expiry_date": expiry}),
+            )
+            .await;
+        self.inspect(app, &lot, true).await;
+        app.post(
+            &format!("/api/v1/lots/{lot}/putaway"),
+            &self.staff_token,
+            json!({"qty": qty, "location_code": bin}),
+        )
+        .await
+        .ok(200);
+        lot
     }
 
     pub async fn start(&self, app: &TestApp, lot: &str) -> Value {
@@ -328,8 +357,7 @@ async fn another_merchant_sees_nothing_of_an_inspection(app: TestApp) {
     let floor = Floor::new(&app, "TEAHOUSE", "TEA").await;
     let lots = floor.receive(&app, "TEA", "ASN-1", &[100]).await;
     let inspection = floor.inspect(&app, &lots[0], true).await;
-    let other = app.merchant("RIVAL").await;
-    let (_, rival) = app.token("merchant", Some(&other), None).await;
+    let (_, rival) = app.merchant_token("RIVAL").await;
 
     let id = inspection["id"].as_str().unwrap();
     app.get(&format!("/api/v1/inspections/{id}"), &rival)

@@ -281,8 +281,7 @@ async fn patch_bodies_refuse_empty_unknown_and_uncleared_fields(app: TestApp) {
 
 async fn another_merchants_sku_cannot_be_patched(app: TestApp) {
     let floor = Floor::new(&app, "mine-co", "TEA").await;
-    let theirs = app.merchant("theirs-co").await;
-    let (_, their_token) = app.token("merchant", Some(&theirs), None).await;
+    let (_, their_token) = app.merchant_token("theirs-co").await;
     let reply = patch(
         &app,
         &format!("/api/v1/skus/{}", floor.sku_id),

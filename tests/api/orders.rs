@@ -46,51 +46,12 @@ async fn shop(app: &TestApp, hot: i64, cup: i64) -> Floor {
     .ok(201);
     for (sku, qty) in [("HOT", hot), ("CUP", cup)] {
         if qty > 0 {
-            stock_up(app, &floor, sku, &format!("ASN-{sku}"), qty, None).await;
+            floor
+                .stock_up(app, sku, &format!("ASN-{sku}"), qty, None, "A-01")
+                .await;
         }
     }
     floor
-}
-
-/// Receives, accepts and puts away `qty` units of `sku` into A-01.
-async fn stock_up(
-    app: &TestApp,
-    floor: &Floor,
-    sku: &str,
-    reference: &str,
-    qty: i64,
-    expiry: Option<&str>,
-) -> String {
-    let receipt = app
-        .post(
-            "/api/v1/receipts",
-            &floor.merchant_token,
-            json!({"reference": reference, "lines": [
-                {"sku_code": sku, "lot_code": reference, "expected_qty": qty, "expiry_date": expiry}]}),
-        )
-        .await
-        .ok(201);
-    let arrival = app
-        .post(
-            &format!(
-                "/api/v1/receipts/{}/arrival",
-                receipt["id"].as_str().unwrap()
-            ),
-            &floor.staff_token,
-            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": qty}]}),
-        )
-        .await
-        .ok(200);
-    let lot = arrival["lots"][0]["id"].as_str().unwrap().to_string();
-    floor.inspect(app, &lot, true).await;
-    app.post(
-        &format!("/api/v1/lots/{lot}/putaway"),
-        &floor.staff_token,
-        json!({"qty": qty, "location_code": "A-01"}),
-    )
-    .await
-    .ok(200);
-    lot
 }
 
 fn order(external_id: &str, lines: &[(&str, i64)]) -> Value {
@@ -400,7 +361,9 @@ async fn new_stock_serves_backorders_in_order_time(app: TestApp) {
     assert!(results.iter().all(|r| r["status"] == "backordered"));
 
     // 6 units arrive: Q-1 (3) first; Q-2 (5) does not fit what is left; Q-3 (2) does.
-    stock_up(&app, &floor, "HOT", "ASN-LATE", 6, None).await;
+    floor
+        .stock_up(&app, "HOT", "ASN-LATE", 6, None, "A-01")
+        .await;
 
     let status = |i: usize| {
         let id = results[i]["order_id"].as_str().unwrap().to_string();
@@ -478,8 +441,12 @@ async fn cancelling_releases_the_reservation_to_the_queue(app: TestApp) {
 
 async fn reservations_follow_fefo_across_lots_and_bins(app: TestApp) {
     let floor = shop(&app, 0, 0).await;
-    let later = stock_up(&app, &floor, "HOT", "LATE", 5, Some("2099-12-01")).await;
-    let sooner = stock_up(&app, &floor, "HOT", "SOON", 3, Some("2099-01-01")).await;
+    let later = floor
+        .stock_up(&app, "HOT", "LATE", 5, Some("2099-12-01"), "A-01")
+        .await;
+    let sooner = floor
+        .stock_up(&app, "HOT", "SOON", 3, Some("2099-01-01"), "A-01")
+        .await;
 
     let results = push(
         &app,
@@ -603,8 +570,7 @@ async fn a_merchant_sees_only_its_own_orders(app: TestApp) {
     )
     .await;
     let id = results[0]["order_id"].as_str().unwrap();
-    let rival = app.merchant("RIVAL").await;
-    let (_, rival_token) = app.token("merchant", Some(&rival), None).await;
+    let (_, rival_token) = app.merchant_token("RIVAL").await;
 
     app.get(&format!("/api/v1/orders/{id}"), &rival_token)
         .await
@@ -748,8 +714,12 @@ async fn identical_single_orders_racing_each_other_make_one_order(app: TestApp) 
 
 async fn a_rejected_correction_takes_the_lot_back_from_its_orders(app: TestApp) {
     let floor = shop(&app, 0, 0).await;
-    let early = stock_up(&app, &floor, "HOT", "ASN-EARLY", 10, Some("2027-03-01")).await;
-    let late = stock_up(&app, &floor, "HOT", "ASN-LATE", 10, Some("2027-06-01")).await;
+    let early = floor
+        .stock_up(&app, "HOT", "ASN-EARLY", 10, Some("2027-03-01"), "A-01")
+        .await;
+    let late = floor
+        .stock_up(&app, "HOT", "ASN-LATE", 10, Some("2027-06-01"), "A-01")
+        .await;
     // FEFO: the first two take 8 of the early lot, the third its last 2 and 2 of the late.
     let results = push(
         &app,

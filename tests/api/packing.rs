@@ -503,8 +503,7 @@ async fn parcels_are_seen_by_staff_their_merchant_and_their_carrier_only(app: Te
     );
     app.get(&path, &zto_token).await.problem(404);
     // Another merchant sees nothing of it, not even its label.
-    let other = app.merchant("OTHERSHOP").await;
-    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    let (_, other_token) = app.merchant_token("OTHERSHOP").await;
     app.get(&path, &other_token).await.problem(404);
     app.get(&format!("{path}/label.zpl"), &other_token)
         .await

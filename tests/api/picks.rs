@@ -15,45 +15,6 @@ on_both_backends!(
     without_a_packing_location_picking_is_a_conflict_that_says_to_create_one,
 );
 
-pub(crate) async fn stock_up(
-    app: &TestApp,
-    floor: &Floor,
-    reference: &str,
-    qty: i64,
-    expiry: &str,
-    bin: &str,
-) {
-    let receipt = app
-        .post(
-            "/api/v1/receipts",
-            &floor.merchant_token,
-            json!({"reference": reference, "lines": [
-                {"sku_code": "HOT", "lot_code": reference, "expected_qty": qty, "expiry_date": expiry}]}),
-        )
-        .await
-        .ok(201);
-    let arrival = app
-        .post(
-            &format!(
-                "/api/v1/receipts/{}/arrival",
-                receipt["id"].as_str().unwrap()
-            ),
-            &floor.staff_token,
-            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": qty}]}),
-        )
-        .await
-        .ok(200);
-    let lot = arrival["lots"][0]["id"].as_str().unwrap().to_string();
-    floor.inspect(app, &lot, true).await;
-    app.post(
-        &format!("/api/v1/lots/{lot}/putaway"),
-        &floor.staff_token,
-        json!({"qty": qty, "location_code": bin}),
-    )
-    .await
-    .ok(200);
-}
-
 /// HOT: 2 units (expiring first) in 货架-A-01, 10 in 货架-B-01; three
 /// single-unit orders, so FEFO reserves two in A and one in B; one batch of
 /// them with two lines. With `packing`, a packing location 打包台-1.
@@ -84,8 +45,19 @@ pub(crate) async fn batch_of_three(app: &TestApp, packing: bool) -> (Floor, Valu
         .await
         .ok(201);
     }
-    stock_up(app, &floor, "ASN-蜂蜜-1", 2, "2027-03-01", "货架-A-01").await;
-    stock_up(app, &floor, "ASN-蜂蜜-2", 10, "2027-09-01", "货架-B-01").await;
+    floor
+        .stock_up(app, "HOT", "ASN-蜂蜜-1", 2, Some("2027-03-01"), "货架-A-01")
+        .await;
+    floor
+        .stock_up(
+            app,
+            "HOT",
+            "ASN-蜂蜜-2",
+            10,
+            Some("2027-09-01"),
+            "货架-B-01",
+        )
+        .await;
     let orders: Vec<Value> = ["DY-1", "DY-2", "DY-3"]
         .iter()
         .map(|id| {

@@ -36,8 +36,7 @@ struct Setup {
 }
 
 async fn setup(app: &TestApp) -> Setup {
-    let merchant = app.merchant("TEAHOUSE").await;
-    let (_, merchant_token) = app.token("merchant", Some(&merchant), None).await;
+    let (merchant, merchant_token) = app.merchant_token("TEAHOUSE").await;
     let (_, staff_token) = app.token("staff", None, None).await;
     for (code, gtin) in [("TEA-100G", Some("6291041500213")), ("CUP", None)] {
         app.post(
@@ -218,8 +217,7 @@ async fn a_merchant_sees_nothing_of_another_merchant(app: TestApp) {
         .post("/api/v1/receipts", &s.merchant_token, two_lines())
         .await
         .ok(201);
-    let other = app.merchant("OTHER").await;
-    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    let (_, other_token) = app.merchant_token("OTHER").await;
     let id = receipt["id"].as_str().unwrap();
     app.get(&format!("/api/v1/receipts/{id}"), &other_token)
         .await
@@ -468,8 +466,7 @@ fn ids(list: &Value) -> Vec<String> {
 
 async fn staff_find_a_receipt_by_its_chinese_reference_and_merchants_only_their_own(app: TestApp) {
     let s = setup(&app).await;
-    let other = app.merchant("HONEYCOOP").await;
-    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    let (_, other_token) = app.merchant_token("HONEYCOOP").await;
     app.post(
         "/api/v1/skus",
         &other_token,
@@ -1148,8 +1145,7 @@ async fn a_gtin_the_merchant_already_uses_is_409_but_another_merchant_may_use_it
     assert_eq!(app.count("SELECT COUNT(*) AS n FROM skus"), before);
 
     // Another merchant may sell the same product under its own SKU.
-    let other = app.merchant("RESELLER").await;
-    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    let (_, other_token) = app.merchant_token("RESELLER").await;
     app.post(
         "/api/v1/skus",
         &other_token,

@@ -48,48 +48,6 @@ async fn shop(app: &TestApp) -> Floor {
     floor
 }
 
-/// Receives, accepts and puts away `qty` units of `sku` into `bin`; the lot id.
-async fn stock_up(
-    app: &TestApp,
-    floor: &Floor,
-    sku: &str,
-    reference: &str,
-    qty: i64,
-    expiry: Option<&str>,
-    bin: &str,
-) -> String {
-    let receipt = app
-        .post(
-            "/api/v1/receipts",
-            &floor.merchant_token,
-            json!({"reference": reference, "lines": [
-                {"sku_code": sku, "lot_code": reference, "expected_qty": qty, "expiry_date": expiry}]}),
-        )
-        .await
-        .ok(201);
-    let arrival = app
-        .post(
-            &format!(
-                "/api/v1/receipts/{}/arrival",
-                receipt["id"].as_str().unwrap()
-            ),
-            &floor.staff_token,
-            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": qty}]}),
-        )
-        .await
-        .ok(200);
-    let lot = arrival["lots"][0]["id"].as_str().unwrap().to_string();
-    floor.inspect(app, &lot, true).await;
-    app.post(
-        &format!("/api/v1/lots/{lot}/putaway"),
-        &floor.staff_token,
-        json!({"qty": qty, "location_code": bin}),
-    )
-    .await
-    .ok(200);
-    lot
-}
-
 fn order(external_id: &str, lines: &[(&str, i64)]) -> Value {
     json!({
         "channel": "douyin",
@@ -234,26 +192,12 @@ async fn count(app: &TestApp, floor: &Floor, lot: &str, bin: &str, counted: i64)
 
 async fn a_count_below_reservations_re_reserves_from_the_next_lot_in_fefo_order(app: TestApp) {
     let floor = shop(&app).await;
-    let early = stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "EARLY-1",
-        10,
-        Some("2027-03-01"),
-        "A-01",
-    )
-    .await;
-    let late = stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "LATE-2",
-        10,
-        Some("2027-09-01"),
-        "B-01",
-    )
-    .await;
+    let early = floor
+        .stock_up(&app, "HOT", "EARLY-1", 10, Some("2027-03-01"), "A-01")
+        .await;
+    let late = floor
+        .stock_up(&app, "HOT", "LATE-2", 10, Some("2027-09-01"), "B-01")
+        .await;
     let ids = push_in_turn(
         &app,
         &floor,
@@ -316,8 +260,12 @@ async fn a_count_below_reservations_re_reserves_from_the_next_lot_in_fefo_order(
 
 async fn a_count_with_no_other_stock_backorders_whole_orders_youngest_first(app: TestApp) {
     let floor = shop(&app).await;
-    let hot = stock_up(&app, &floor, "HOT", "ASN-HOT", 10, None, "A-01").await;
-    stock_up(&app, &floor, "CUP", "ASN-CUP", 5, None, "B-01").await;
+    let hot = floor
+        .stock_up(&app, "HOT", "ASN-HOT", 10, None, "A-01")
+        .await;
+    floor
+        .stock_up(&app, "CUP", "ASN-CUP", 5, None, "B-01")
+        .await;
     let ids = push_in_turn(
         &app,
         &floor,
@@ -369,7 +317,9 @@ async fn a_count_with_no_other_stock_backorders_whole_orders_youngest_first(app:
 
 async fn a_count_that_finds_more_units_serves_the_backorder_queue(app: TestApp) {
     let floor = shop(&app).await;
-    let hot = stock_up(&app, &floor, "HOT", "ASN-HOT", 2, None, "A-01").await;
+    let hot = floor
+        .stock_up(&app, "HOT", "ASN-HOT", 2, None, "A-01")
+        .await;
     let ids = push_in_turn(&app, &floor, vec![order("小红书-9", &[("HOT", 3)])]).await;
     assert_eq!(order_state(&app, &floor, &ids[0]).await.0, "backordered");
 
@@ -386,7 +336,9 @@ async fn a_count_that_finds_more_units_serves_the_backorder_queue(app: TestApp) 
 
 async fn a_scrap_of_reserved_units_moves_the_youngest_order(app: TestApp) {
     let floor = shop(&app).await;
-    let hot = stock_up(&app, &floor, "HOT", "ASN-HOT", 10, None, "A-01").await;
+    let hot = floor
+        .stock_up(&app, "HOT", "ASN-HOT", 10, None, "A-01")
+        .await;
     let ids = push_in_turn(
         &app,
         &floor,
@@ -434,26 +386,12 @@ async fn a_scrap_of_reserved_units_moves_the_youngest_order(app: TestApp) {
 
 async fn a_hold_on_reserved_stock_re_reserves_or_backorders_its_orders(app: TestApp) {
     let floor = shop(&app).await;
-    let suspect = stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "ASN-SUSPECT",
-        6,
-        Some("2027-03-01"),
-        "A-01",
-    )
-    .await;
-    let other = stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "ASN-OTHER",
-        4,
-        Some("2027-09-01"),
-        "B-01",
-    )
-    .await;
+    let suspect = floor
+        .stock_up(&app, "HOT", "ASN-SUSPECT", 6, Some("2027-03-01"), "A-01")
+        .await;
+    let other = floor
+        .stock_up(&app, "HOT", "ASN-OTHER", 4, Some("2027-09-01"), "B-01")
+        .await;
     let ids = push_in_turn(
         &app,
         &floor,
@@ -523,7 +461,9 @@ async fn a_hold_on_reserved_stock_re_reserves_or_backorders_its_orders(app: Test
 
 async fn a_hold_of_one_bin_takes_back_only_that_bins_reservations(app: TestApp) {
     let floor = shop(&app).await;
-    let lot = stock_up(&app, &floor, "HOT", "ASN-SPLIT", 6, None, "A-01").await;
+    let lot = floor
+        .stock_up(&app, "HOT", "ASN-SPLIT", 6, None, "A-01")
+        .await;
     app.post(
         "/api/v1/stock/moves",
         &floor.staff_token,
@@ -562,17 +502,12 @@ async fn a_hold_of_one_bin_takes_back_only_that_bins_reservations(app: TestApp) 
 
 async fn an_expiry_run_takes_expired_stock_back_from_its_orders(app: TestApp) {
     let floor = shop(&app).await;
-    let old = stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "ASN-OLD",
-        5,
-        Some("2099-01-01"),
-        "A-01",
-    )
-    .await;
-    let fresh = stock_up(&app, &floor, "HOT", "ASN-FRESH", 4, None, "B-01").await;
+    let old = floor
+        .stock_up(&app, "HOT", "ASN-OLD", 5, Some("2099-01-01"), "A-01")
+        .await;
+    let fresh = floor
+        .stock_up(&app, "HOT", "ASN-FRESH", 4, None, "B-01")
+        .await;
     let ids = push_in_turn(
         &app,
         &floor,
@@ -628,20 +563,17 @@ async fn an_expiry_run_takes_expired_stock_back_from_its_orders(app: TestApp) {
 
 async fn available_is_zero_on_held_quarantined_expired_and_waiting_lines(app: TestApp) {
     let floor = shop(&app).await;
-    let good = stock_up(&app, &floor, "HOT", "ASN-GOOD", 8, None, "A-01").await;
-    let held = stock_up(&app, &floor, "HOT", "ASN-HELD", 5, None, "A-01").await;
+    let good = floor
+        .stock_up(&app, "HOT", "ASN-GOOD", 8, None, "A-01")
+        .await;
+    let held = floor
+        .stock_up(&app, "HOT", "ASN-HELD", 5, None, "A-01")
+        .await;
     // The oldest receipt first: the order takes the good lot.
     push_in_turn(&app, &floor, vec![order("DY-1", &[("HOT", 2)])]).await;
-    let expired = stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "ASN-EXP",
-        4,
-        Some("2099-01-01"),
-        "B-01",
-    )
-    .await;
+    let expired = floor
+        .stock_up(&app, "HOT", "ASN-EXP", 4, Some("2099-01-01"), "B-01")
+        .await;
     let rejected = floor.receive(&app, "HOT", "ASN-BAD", &[5]).await;
     floor.inspect(&app, &rejected[0], false).await;
     let waiting = floor.receive(&app, "HOT", "ASN-WAIT", &[3]).await;
@@ -718,26 +650,12 @@ async fn available_is_zero_on_held_quarantined_expired_and_waiting_lines(app: Te
 
 async fn orders_pushed_while_a_hold_is_placed_never_keep_held_stock(app: TestApp) {
     let floor = shop(&app).await;
-    let suspect = stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "ASN-SUSPECT",
-        50,
-        Some("2027-03-01"),
-        "A-01",
-    )
-    .await;
-    stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "ASN-OTHER",
-        50,
-        Some("2027-09-01"),
-        "B-01",
-    )
-    .await;
+    let suspect = floor
+        .stock_up(&app, "HOT", "ASN-SUSPECT", 50, Some("2027-03-01"), "A-01")
+        .await;
+    floor
+        .stock_up(&app, "HOT", "ASN-OTHER", 50, Some("2027-09-01"), "B-01")
+        .await;
     // A second depot on the same database places the hold, as behind a load balancer.
     let second = app.second_server();
 
@@ -795,27 +713,15 @@ async fn orders_pushed_while_a_hold_is_placed_never_keep_held_stock(app: TestApp
 
 async fn two_sku_orders_racing_a_hold_are_placed_whole(app: TestApp) {
     let floor = shop(&app).await;
-    let suspect = stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "ASN-SUSPECT",
-        30,
-        Some("2027-03-01"),
-        "A-01",
-    )
-    .await;
-    stock_up(
-        &app,
-        &floor,
-        "HOT",
-        "ASN-OTHER",
-        30,
-        Some("2027-09-01"),
-        "B-01",
-    )
-    .await;
-    stock_up(&app, &floor, "CUP", "ASN-CUP", 200, None, "B-01").await;
+    let suspect = floor
+        .stock_up(&app, "HOT", "ASN-SUSPECT", 30, Some("2027-03-01"), "A-01")
+        .await;
+    floor
+        .stock_up(&app, "HOT", "ASN-OTHER", 30, Some("2027-09-01"), "B-01")
+        .await;
+    floor
+        .stock_up(&app, "CUP", "ASN-CUP", 200, None, "B-01")
+        .await;
     let second = app.second_server();
 
     // Every order takes a cup too: releasing one frees a cup, and the hold

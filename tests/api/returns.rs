@@ -5,10 +5,11 @@
 
 use serde_json::{json, Value};
 
-use crate::batches::{order, stock_up};
+use crate::batches::order;
 use crate::helpers::TestApp;
 use crate::inspection::Floor;
 use crate::on_both_backends;
+use crate::trace::{honey_floor, SKU};
 
 on_both_backends!(
     a_parcel_returned_to_sender_is_reinspected_half_restocked_half_scrapped,
@@ -18,7 +19,6 @@ on_both_backends!(
     two_servers_receiving_one_parcel_or_the_last_units_at_once_take_them_once,
 );
 
-const SKU: &str = "蜂蜜-500G";
 const SHIP_TO_ADDRESS: &str = "西湖区文三路 90 号";
 
 /// One order of `qty` units of [`SKU`], picked and packed into one parcel
@@ -38,31 +38,11 @@ async fn floor_and_stock(
     merchant_code: &str,
     stock: i64,
 ) -> (Floor, String, String) {
-    let floor = Floor::new(app, merchant_code, "TEA").await;
-    app.post(
-        "/api/v1/skus",
-        &floor.merchant_token,
-        json!({"code": SKU, "name": "椴树蜂蜜 500 克"}),
-    )
-    .await
-    .ok(201);
-    for (code, kind) in [
-        ("A-01", "storage"),
-        ("打包台-1", "packing"),
-        ("发货区-1", "dispatch"),
-    ] {
-        app.post(
-            "/api/v1/locations",
-            &app.admin_token,
-            json!({"code": code, "kind": kind}),
-        )
-        .await
-        .ok(201);
-    }
-    let carrier = app.carrier("SF").await;
-    let (_, carrier_token) = app.token("carrier", None, Some(&carrier)).await;
+    let (floor, carrier_token) = honey_floor(app, merchant_code).await;
     let reference = format!("ASN-{merchant_code}");
-    let lot = stock_up(app, &floor, SKU, &reference, stock, "2027-09-01", "A-01").await;
+    let lot = floor
+        .stock_up(app, SKU, &reference, stock, Some("2027-09-01"), "A-01")
+        .await;
     (floor, lot, carrier_token)
 }
 
@@ -384,15 +364,14 @@ async fn a_parcel_returned_to_sender_is_reinspected_half_restocked_half_scrapped
     assert_eq!(footprint(&app), before);
 
     // The re-inspection: a return template with a check, evidence, notes.
-    app.post(
-        "/api/v1/inspection-templates",
+    app.return_template(
         &staff,
-        json!({"category": "return", "checks": [
-            {"code": "SEAL", "description": "封口完好", "defect_class": "major"},
-            {"code": "LABEL", "description": "标签完整", "defect_class": "minor"}]}),
+        &[
+            ("SEAL", "封口完好", "major"),
+            ("LABEL", "标签完整", "minor"),
+        ],
     )
-    .await
-    .ok(201);
+    .await;
     let sha = upload_pdf(&app, &staff).await;
     let inspected = app
         .post(
@@ -763,8 +742,7 @@ async fn returns_are_staff_work_and_merchants_see_their_own(app: TestApp) {
     let s = shipped(&app, "HONEYSHOP", 1, 2).await;
     let staff = s.floor.staff_token.clone();
     returns_location(&app).await;
-    let other = app.merchant("TEASHOP").await;
-    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    let (_, other_token) = app.merchant_token("TEASHOP").await;
     let carrier_token = s.carrier_token.clone();
 
     let body = json!({"sscc": s.sscc, "reason": "快递退回"});
@@ -833,36 +811,10 @@ async fn two_servers_receiving_one_parcel_or_the_last_units_at_once_take_them_on
 
     // A second shipped order of three units; three consumer returns of two
     // units each race for them: one is taken, the others find one unit left.
-    let (lot2_floor_staff, merchant_token) = (staff.clone(), s.floor.merchant_token.clone());
-    let receipt = app
-        .post(
-            "/api/v1/receipts",
-            &merchant_token,
-            json!({"reference": "ASN-HONEYSHOP-2", "lines": [
-                {"sku_code": SKU, "lot_code": "ASN-HONEYSHOP-2", "expected_qty": 3, "expiry_date": "2027-10-01"}]}),
-        )
-        .await
-        .ok(201);
-    let arrival = app
-        .post(
-            &format!(
-                "/api/v1/receipts/{}/arrival",
-                receipt["id"].as_str().unwrap()
-            ),
-            &lot2_floor_staff,
-            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": 3}]}),
-        )
-        .await
-        .ok(200);
-    let lot2 = arrival["lots"][0]["id"].as_str().unwrap().to_string();
-    s.floor.inspect(&app, &lot2, true).await;
-    app.post(
-        &format!("/api/v1/lots/{lot2}/putaway"),
-        &staff,
-        json!({"qty": 3, "location_code": "A-01"}),
-    )
-    .await
-    .ok(200);
+    let lot2 = s
+        .floor
+        .stock_up(&app, SKU, "ASN-HONEYSHOP-2", 3, Some("2027-10-01"), "A-01")
+        .await;
     let (order2, sscc2, manifest2) = packed_order(&app, &s.floor, "HONEYSHOP-2", 3).await;
     hand_over(&app, &staff, &manifest2, &sscc2).await;
     carrier_status(&app, &s.carrier_token, &sscc2, "delivered").await;

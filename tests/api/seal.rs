@@ -134,8 +134,7 @@ async fn a_sealed_log_verifies_and_an_edited_event_is_named(app: TestApp) {
         0
     );
     // Only the warehouse verifies.
-    let merchant = app.merchant("OTHER").await;
-    let (_, merchant_token) = app.token("merchant", Some(&merchant), None).await;
+    let (_, merchant_token) = app.merchant_token("OTHER").await;
     app.get("/api/v1/trace/verify", &merchant_token)
         .await
         .problem(403);

@@ -59,8 +59,7 @@ async fn a_shared_parcel_page_shows_its_origin_and_no_personal_data(app: TestApp
     )
     .await
     .problem(403);
-    let other = app.merchant("OTHERSHOP").await;
-    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    let (_, other_token) = app.merchant_token("OTHERSHOP").await;
     app.post(
         &format!("/api/v1/parcels/{sscc}/share"),
         &other_token,

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::helpers::TestApp;
 use crate::inspection::Floor;
 use crate::on_both_backends;
-use crate::picks::{batch_of_three, line, on_hand, reserved, stock_up};
+use crate::picks::{batch_of_three, line, on_hand, reserved};
 
 on_both_backends!(
     a_short_pick_re_reserves_from_another_bin_on_a_new_line_and_the_bin_waits_for_a_count,
@@ -62,7 +62,16 @@ async fn a_short_pick_re_reserves_from_another_bin_on_a_new_line_and_the_bin_wai
     .await
     .ok(201);
     // Lot 3 expires before lot 2: FEFO re-reserves from it.
-    stock_up(&app, &floor, "ASN-蜂蜜-3", 3, "2027-05-01", "货架-C-01").await;
+    floor
+        .stock_up(
+            &app,
+            "HOT",
+            "ASN-蜂蜜-3",
+            3,
+            Some("2027-05-01"),
+            "货架-C-01",
+        )
+        .await;
     let path = format!("/api/v1/batches/{}/picks", batch["id"].as_str().unwrap());
     let a = line(&batch, "货架-A-01").clone();
 

@@ -594,8 +594,7 @@ async fn bad_storage_requests_are_4xx_and_change_nothing(app: TestApp) {
 async fn a_merchant_sees_only_its_own_stock_and_ledger(app: TestApp) {
     let (floor, lot) = accepted_lot(&app, 100).await;
     putaway(&app, &floor, &lot, json!({"qty": 100})).await;
-    let rival = app.merchant("RIVAL").await;
-    let (_, rival_token) = app.token("merchant", Some(&rival), None).await;
+    let (_, rival_token) = app.merchant_token("RIVAL").await;
 
     for path in [
         "/api/v1/stock",

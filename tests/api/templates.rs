@@ -305,8 +305,7 @@ async fn every_bad_field_is_reported_at_once(app: TestApp) {
 }
 
 async fn merchants_read_templates_but_only_staff_write_them(app: TestApp) {
-    let merchant = app.merchant("GLOW").await;
-    let (_, token) = app.token("merchant", Some(&merchant), None).await;
+    let (_, token) = app.merchant_token("GLOW").await;
     app.get("/api/v1/inspection-templates", &token)
         .await
         .ok(200);

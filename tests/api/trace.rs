@@ -30,9 +30,10 @@ pub(crate) struct Pipeline {
     pub(crate) carrier_token: String,
 }
 
-pub(crate) async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
+/// The floor of `merchant_code` with [`SKU`], bins A-01, 打包台-1 and
+/// 发货区-1, and carrier SF; returns it and a token of SF.
+pub(crate) async fn honey_floor(app: &TestApp, merchant_code: &str) -> (Floor, String) {
     let floor = Floor::new(app, merchant_code, "TEA").await;
-    let staff = floor.staff_token.clone();
     app.post(
         "/api/v1/skus",
         &floor.merchant_token,
@@ -55,27 +56,20 @@ pub(crate) async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
     }
     let carrier = app.carrier("SF").await;
     let (_, carrier_token) = app.token("carrier", None, Some(&carrier)).await;
-    let receipt = app
-        .post(
-            "/api/v1/receipts",
+    (floor, carrier_token)
+}
+
+pub(crate) async fn pipeline(app: &TestApp, merchant_code: &str) -> Pipeline {
+    let (floor, carrier_token) = honey_floor(app, merchant_code).await;
+    let staff = floor.staff_token.clone();
+    let lot = app
+        .receive_lot(
             &floor.merchant_token,
-            json!({"reference": "ASN-蜂蜜", "lines": [
-                {"sku_code": SKU, "lot_code": "L-蜂蜜-01", "expected_qty": 100, "expiry_date": "2027-09-01"}]}),
-        )
-        .await
-        .ok(201);
-    let arrival = app
-        .post(
-            &format!(
-                "/api/v1/receipts/{}/arrival",
-                receipt["id"].as_str().unwrap()
-            ),
             &staff,
-            json!({"lines": [{"line_id": receipt["lines"][0]["id"], "received_qty": 100}]}),
+            "ASN-蜂蜜",
+            json!({"sku_code": SKU, "lot_code": "L-蜂蜜-01", "expected_qty": 100, "expiry_date": "2027-09-01"}),
         )
-        .await
-        .ok(200);
-    let lot = arrival["lots"][0]["id"].as_str().unwrap().to_string();
+        .await;
     let evidence = app
         .call_raw(
             "POST",
@@ -370,8 +364,7 @@ async fn a_parcel_traces_back_to_its_lots_inspection_evidence_and_forward_to_eve
 
 async fn traces_are_the_merchants_own_and_no_carriers(app: TestApp) {
     let p = pipeline(&app, "HONEYSHOP").await;
-    let other = app.merchant("TEASHOP").await;
-    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    let (_, other_token) = app.merchant_token("TEASHOP").await;
     let (order_id, sscc) = &p.packed[0];
     let paths = [
         format!("/api/v1/trace/parcels/{sscc}"),
@@ -592,8 +585,7 @@ async fn a_recall_holds_the_rest_stops_parcels_not_handed_over_and_lists_them(ap
         csv.text
     );
     assert!(lines[3].ends_with(",4,true"), "{}", csv.text);
-    let other = app.merchant("TEASHOP").await;
-    let (_, other_token) = app.token("merchant", Some(&other), None).await;
+    let (_, other_token) = app.merchant_token("TEASHOP").await;
     app.get(&format!("/api/v1/recalls/{id}"), &other_token)
         .await
         .problem(404);

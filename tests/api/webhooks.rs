@@ -588,8 +588,7 @@ async fn a_delivery_that_keeps_failing_is_failed_after_its_attempts(app: TestApp
 }
 
 async fn private_and_malformed_urls_are_refused_and_nothing_is_stored(app: TestApp) {
-    let merchant_id = app.merchant("蜂蜜小铺").await;
-    let (_, merchant) = app.token("merchant", Some(&merchant_id), None).await;
+    let (merchant_id, merchant) = app.merchant_token("蜂蜜小铺").await;
     for url in [
         "http://hooks.example.com/depot",
         "https://10.0.0.8/depot",
@@ -672,8 +671,7 @@ async fn another_merchants_webhooks_and_deliveries_are_not_found(app: TestApp) {
     pack_one_order(&app, &s.floor.staff_token, &batches).await;
     receiver.wait_for(2).await;
 
-    let other = app.merchant("茶园合作社").await;
-    let (_, mine) = app.token("merchant", Some(&other), None).await;
+    let (_, mine) = app.merchant_token("茶园合作社").await;
     let (_, carrier) = app.token("carrier", None, Some(&s.carriers[0].1)).await;
     // Not listed, not deletable, its deliveries not shown.
     let listed = app.get("/api/v1/webhooks", &mine).await.ok(200);
