@@ -166,27 +166,29 @@ pub fn build(
         let planned: Vec<(String, plan::Batch)> =
             planned.into_iter().map(|b| (new_id("bat"), b)).collect();
         // Claimed in order-id order, whatever the batch: two instances
-        // building at once take the row locks of their UPDATEs in one order,
-        // so on PostgreSQL the second waits for the first instead of
-        // deadlocking with it.
-        let mut claims: Vec<(&str, &str)> = planned
+        // building at once lock the rows in one order (PostgreSQL: SELECT …
+        // ORDER BY id FOR UPDATE, which also re-checks a row another
+        // instance claimed meanwhile; SQLite writes one at a time), so the
+        // second waits for the first instead of deadlocking with it. Then
+        // each batch takes its orders in one UPDATE: set-based, not a round
+        // trip per order.
+        let mut claims: Vec<&str> = planned
             .iter()
-            .flat_map(|(id, b)| b.order_ids.iter().map(move |o| (o.as_str(), id.as_str())))
+            .flat_map(|(_, b)| b.order_ids.iter().map(String::as_str))
             .collect();
         claims.sort_unstable();
         let mut won: HashSet<String> = HashSet::with_capacity(claims.len());
-        for (order_id, batch_id) in claims {
-            let rows = diesel::update(
-                orders::table
-                    .filter(orders::id.eq(order_id))
-                    .filter(orders::batch_id.is_null())
-                    .filter(orders::status.eq("reserved")),
-            )
-            .set((orders::batch_id.eq(batch_id), orders::updated_at.eq(now)))
-            .execute(c)?;
-            if rows == 1 {
-                won.insert(order_id.to_string());
-            }
+        for chunk in claims.chunks(LOAD_CHUNK) {
+            let free = orders::table
+                .filter(orders::id.eq_any(chunk))
+                .filter(orders::batch_id.is_null())
+                .filter(orders::status.eq("reserved"))
+                .select(orders::id)
+                .order(orders::id.asc());
+            won.extend(match c {
+                AnyConnection::Postgresql(pg) => free.for_update().load::<String>(pg)?,
+                AnyConnection::Sqlite(lite) => free.load::<String>(lite)?,
+            });
         }
         let mut built = Vec::new();
         for (id, batch) in planned {
@@ -215,30 +217,43 @@ pub fn build(
                     batches::created_by.eq(&who.token_id),
                 ))
                 .execute(c)?;
-            for order_id in &batch.order_ids {
-                diesel::insert_into(batch_orders::table)
-                    .values((
-                        batch_orders::batch_id.eq(&id),
-                        batch_orders::order_id.eq(order_id),
-                    ))
+            for chunk in batch.order_ids.chunks(LOAD_CHUNK) {
+                diesel::update(orders::table.filter(orders::id.eq_any(chunk)))
+                    .set((orders::batch_id.eq(&id), orders::updated_at.eq(now)))
                     .execute(c)?;
+                let members: Vec<_> = chunk
+                    .iter()
+                    .map(|order_id| {
+                        (
+                            batch_orders::batch_id.eq(&id),
+                            batch_orders::order_id.eq(order_id),
+                        )
+                    })
+                    .collect();
+                crate::on_backend!(c, |inner| diesel::insert_into(batch_orders::table)
+                    .values(members)
+                    .execute(inner))?;
             }
+            let mut lines = Vec::with_capacity(batch.lines.len());
             for line in &batch.lines {
                 let location_id = location_ids.get(&line.location_code).ok_or_else(|| {
                     AppError::Internal(format!("pick location {} vanished", line.location_code))
                 })?;
                 let walk_seq = i32::try_from(line.walk_seq)
                     .map_err(|_| AppError::Internal("walk sequence out of range".into()))?;
-                diesel::insert_into(batch_lines::table)
-                    .values((
-                        batch_lines::id.eq(new_id("bln")),
-                        batch_lines::batch_id.eq(&id),
-                        batch_lines::lot_id.eq(&line.lot_id),
-                        batch_lines::location_id.eq(location_id),
-                        batch_lines::qty.eq(line.qty),
-                        batch_lines::walk_seq.eq(walk_seq),
-                    ))
-                    .execute(c)?;
+                lines.push((
+                    batch_lines::id.eq(new_id("bln")),
+                    batch_lines::batch_id.eq(&id),
+                    batch_lines::lot_id.eq(&line.lot_id),
+                    batch_lines::location_id.eq(location_id),
+                    batch_lines::qty.eq(line.qty),
+                    batch_lines::walk_seq.eq(walk_seq),
+                ));
+            }
+            for chunk in lines.chunks(LOAD_CHUNK) {
+                crate::on_backend!(c, |inner| diesel::insert_into(batch_lines::table)
+                    .values(chunk)
+                    .execute(inner))?;
             }
             built.push(BuiltBatch {
                 id: Some(id),
