@@ -7,7 +7,8 @@
 //!   from dispatch to packing by an `unpack` movement, an AggregationEvent
 //!   DELETE), and the recall lists them as stopped;
 //! - the lot goes on a lot-wide quality hold (`storage::place_quality_hold`,
-//!   a `holding` event), so none of it is sellable;
+//!   a `holding` event with disposition `recalled`), so none of it is
+//!   sellable; the reservations it takes back leave with `recalled` too;
 //! - the orders holding its units in stock give them back with the path
 //!   every hold uses (`reservations::release_and_replace`): placed again from
 //!   other stock, oldest first, or back-ordered; with `open_orders: cancel`
@@ -215,12 +216,13 @@ pub fn recall(
             c,
             who,
             &shortfalls,
-            Disposition::NonSellableOther,
+            // CBV 2.0 §7.2 `recalled`: the stock is held for the recall.
+            Disposition::Recalled,
             |c| {
                 for p in &packed {
                     dispatch::remove_parcel_in(c, who, &p.manifest_id, &p.sscc, &stop_reason)?;
                 }
-                storage::place_quality_hold(c, who, &lot, None, &cmd.reason)
+                storage::place_quality_hold(c, who, &lot, None, &cmd.reason, Disposition::Recalled)
             },
         )?;
 

@@ -963,19 +963,30 @@ pub fn create_hold(
             who,
             &shortfall,
             Disposition::NonSellableOther,
-            |c| place_quality_hold(c, who, &lot, location.as_ref(), reason),
+            |c| {
+                place_quality_hold(
+                    c,
+                    who,
+                    &lot,
+                    location.as_ref(),
+                    reason,
+                    Disposition::NonSellableOther,
+                )
+            },
         )?;
         Ok(HoldPlaced { hold, orders_moved })
     })
 }
 
-/// The quality hold's row and its holding event.
+/// The quality hold's row and its holding event, with `disposition`
+/// (`non_sellable_other`; a recall's hold `recalled`).
 pub(crate) fn place_quality_hold(
     c: &mut AnyConnection,
     who: &Principal,
     lot: &LotRow,
     location: Option<&Location>,
     reason: &str,
+    disposition: Disposition,
 ) -> Result<Hold, AppError> {
     let id = new_id("hld");
     diesel::insert_into(stock_holds::table)
@@ -994,14 +1005,7 @@ pub(crate) fn place_quality_hold(
     if let Some(at) = at {
         trace::record(
             c,
-            event(
-                lot,
-                who,
-                BizStep::Holding,
-                Disposition::NonSellableOther,
-                total,
-                &at,
-            ),
+            event(lot, who, BizStep::Holding, disposition, total, &at),
         )?;
     }
     let row: HoldRow = stock_holds::table

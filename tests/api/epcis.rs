@@ -280,6 +280,14 @@ async fn the_whole_pipeline_exports_as_epcis_that_validates_against_gs1s_schema(
     for kind in ["desadv", "po", "bol", "rma"] {
         assert!(tx_types.contains(kind), "{kind} in {tx_types:?}");
     }
+    // The recall's hold is the last holding event, and says why: CBV 2.0
+    // `recalled`, where an inspection's hold says `non_sellable_other`.
+    let holds: Vec<&str> = all
+        .iter()
+        .filter(|e| e["bizStep"] == "holding")
+        .filter_map(|e| e["disposition"].as_str())
+        .collect();
+    assert_eq!(holds.last(), Some(&"recalled"), "{holds:?}");
     // Packing ADD and the recall's unpacking DELETE both name the SSCC.
     let s = &p.packed[2].1;
     // GS1 TDS §6.3.2: prefix, then extension digit and serial, no check digit.
