@@ -26,6 +26,7 @@ use super::packing::{self, PackingReport};
 use super::raw::{self, RawCeiling};
 use super::session::{self, Floor, SessionShape};
 use super::stats::{grouped, ms, Percentiles};
+use super::trace::{self, TraceReport};
 use super::{BenchServer, Progress, ServerOptions, Setting};
 use crate::db::AnyConnection;
 use crate::services::storage;
@@ -107,6 +108,8 @@ pub struct BurstReport {
     pub day_wall: Duration,
     /// Orders neither dispatched nor back-ordered at the end of the day.
     pub orders_left: i64,
+    /// The forward trace and recall of the lot in the most parcels.
+    pub trace: TraceReport,
     /// The trace log sealed and verified at the end.
     pub sealing: SealingReport,
 }
@@ -412,6 +415,7 @@ impl fmt::Display for BurstReport {
             "  dispatch ratio  handover parcels/s ÷ raw rows/s = {:.3}",
             self.dispatch.handover_rate() / raw.max(1e-9)
         )?;
+        writeln!(f, "{}", self.trace)?;
         writeln!(f, "{}", self.sealing)?;
         let stages = self.stages();
         let total: Duration = stages.iter().map(|(_, d)| *d).sum();
@@ -648,6 +652,12 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         &server.database.url,
     ))?;
     let day_wall = started.elapsed();
+    // After the day: the lot in the most parcels, traced and recalled.
+    let lot = {
+        let mut conn = server.pool.get().map_err(|e| e.to_string())?;
+        trace::most_parcelled_lot(&mut conn)?
+    };
+    let trace = actix_web::rt::System::new().block_on(trace::run(&api, &floor.staff_token, lot))?;
     drop(api);
     server.stop();
     let orders_left = {
@@ -690,6 +700,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
         dispatch,
         day_wall,
         orders_left,
+        trace,
         sealing,
     })
 }

@@ -57,6 +57,30 @@ impl Api {
         })
     }
 
+    /// GETs `path` and expects 200; answers the body as it came.
+    pub async fn get_bytes(&self, path: &str, token: &str) -> Result<Answer, String> {
+        let mut response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .insert_header(("Authorization", format!("Bearer {token}")))
+            .send()
+            .await
+            .map_err(|e| format!("GET {path}: {e}"))?;
+        let body = response
+            .body()
+            .limit(256 * 1024 * 1024)
+            .await
+            .map_err(|e| format!("GET {path}: reading the answer: {e}"))?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(format!(
+                "GET {path}: expected 200, got {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok(Answer { status, body })
+    }
+
     /// GETs `path` and expects 200; answers the JSON.
     pub async fn get(&self, path: &str, token: &str) -> Result<Value, String> {
         let mut response = self

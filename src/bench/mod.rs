@@ -17,6 +17,7 @@ pub mod raw;
 pub mod session;
 pub mod single;
 pub mod stats;
+pub mod trace;
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
