@@ -21,7 +21,7 @@
 //! The recall list (`GET /recalls/{id}`, `.csv`) is every parcel that
 //! carried the lot, grouped by carrier and current status, each with its
 //! units of the lot and whether the recall stopped it, plus the orders the
-//! recall changed. It is read from `parcel_lines (lot_id)` in one grouped
+//! recall changed. It is read from `parcel_lines (lot_id, parcel_id, qty)` in one grouped
 //! query, so a lot that reached 50,000 parcels lists in one read.
 
 use std::collections::BTreeSet;

@@ -1054,14 +1054,17 @@ pub fn forward(
         .load(c)?;
         let after = page.after.clone().unwrap_or_default();
         let rows: Vec<ForwardParcel> = diesel::sql_query(
+            // The page first, from the `parcel_lines (lot_id, parcel_id,
+            // qty)` index in parcel order (read up to the page's end, not
+            // the whole lot), then its parcels.
             "SELECT p.id AS id, p.sscc AS sscc, p.order_id AS order_id, c.code AS carrier_code, \
-                    p.manifest_id AS manifest_id, p.status AS status, \
-                    CAST(SUM(pl.qty) AS BIGINT) AS qty \
-             FROM parcel_lines pl JOIN parcels p ON p.id = pl.parcel_id \
+                    p.manifest_id AS manifest_id, p.status AS status, t.qty AS qty \
+             FROM (SELECT pl.parcel_id AS parcel_id, CAST(SUM(pl.qty) AS BIGINT) AS qty \
+                   FROM parcel_lines pl WHERE pl.lot_id = $1 AND pl.parcel_id > $2 \
+                   GROUP BY pl.parcel_id ORDER BY pl.parcel_id LIMIT $3) t \
+             JOIN parcels p ON p.id = t.parcel_id \
              JOIN carriers c ON c.id = p.carrier_id \
-             WHERE pl.lot_id = $1 AND p.id > $2 \
-             GROUP BY p.id, p.sscc, p.order_id, c.code, p.manifest_id, p.status \
-             ORDER BY p.id LIMIT $3",
+             ORDER BY p.id",
         )
         .bind::<Text, _>(lot_id)
         .bind::<Text, _>(&after)
