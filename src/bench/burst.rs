@@ -655,6 +655,7 @@ pub fn run(options: &BurstOptions) -> Result<BurstReport, String> {
     // After the day: the lot in the most parcels, traced and recalled.
     let lot = {
         let mut conn = server.pool.get().map_err(|e| e.to_string())?;
+        trace::settle_statistics(&mut conn)?;
         trace::most_parcelled_lot(&mut conn)?
     };
     let trace = actix_web::rt::System::new().block_on(trace::run(&api, &floor.staff_token, lot))?;

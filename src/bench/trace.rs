@@ -42,6 +42,19 @@ struct LotId {
     lot_id: String,
 }
 
+/// PostgreSQL plans from table statistics, which autovacuum gathers a
+/// minute or so after a table changes much; the day has just written
+/// every parcel, so they are gathered here (`ANALYZE`) as a warehouse's
+/// database has them by the time anybody traces. SQLite: nothing to do.
+pub fn settle_statistics(conn: &mut AnyConnection) -> Result<(), String> {
+    if conn.backend() == crate::db::Backend::Postgres {
+        diesel::sql_query("ANALYZE")
+            .execute(conn)
+            .map_err(|e| format!("ANALYZE: {e}"))?;
+    }
+    Ok(())
+}
+
 /// The lot in the most parcels (None: no parcel at all).
 pub fn most_parcelled_lot(conn: &mut AnyConnection) -> Result<Option<String>, String> {
     let sql = "SELECT lot_id FROM parcel_lines GROUP BY lot_id \
