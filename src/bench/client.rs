@@ -83,26 +83,8 @@ impl Api {
 
     /// GETs `path` and expects 200; answers the JSON.
     pub async fn get(&self, path: &str, token: &str) -> Result<Value, String> {
-        let mut response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .insert_header(("Authorization", format!("Bearer {token}")))
-            .send()
-            .await
-            .map_err(|e| format!("GET {path}: {e}"))?;
-        let body = response
-            .body()
-            .limit(64 * 1024 * 1024)
-            .await
-            .map_err(|e| format!("GET {path}: reading the answer: {e}"))?;
-        if response.status().as_u16() != 200 {
-            return Err(format!(
-                "GET {path}: expected 200, got {}: {}",
-                response.status().as_u16(),
-                String::from_utf8_lossy(&body)
-            ));
-        }
-        serde_json::from_slice(&body).map_err(|e| format!("GET {path}: not JSON: {e}"))
+        let answer = self.get_bytes(path, token).await?;
+        serde_json::from_slice(&answer.body).map_err(|e| format!("GET {path}: not JSON: {e}"))
     }
 
     /// POSTs `body` and expects `status`; answers the JSON.

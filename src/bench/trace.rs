@@ -98,9 +98,9 @@ pub async fn run(api: &Api, staff: &str, lot_id: Option<String>) -> Result<Trace
     let list = api
         .get_bytes(&format!("/api/v1/recalls/{recall_id}"), staff)
         .await?;
+    report.list_json_bytes = list.body.len();
     let list: Value = list.json()?;
     report.list_json = started.elapsed();
-    report.list_json_bytes = serde_json::to_vec(&list).map_or(0, |v| v.len());
     for group in list["parcels"].as_array().into_iter().flatten() {
         let n = group["parcels"].as_array().map_or(0, Vec::len);
         report.parcels += n;
